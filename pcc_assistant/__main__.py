@@ -1,0 +1,3 @@
+from pcc_assistant.cli import main
+
+main()

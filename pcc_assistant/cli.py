@@ -1,0 +1,302 @@
+"""The ``pcc`` command. Thin: parses options, calls the pipeline, prints.
+
+Heavy modules (torch, Chroma) are imported inside commands, so ``pcc --help`` is fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from pcc_assistant.config import Settings, load_settings
+from pcc_assistant.errors import PccError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def _settings(ctx: click.Context) -> Settings:
+    obj: Settings = ctx.obj
+    return obj
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--index",
+    "index_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Index folder (default: PCC_INDEX_DIR, pcc.toml, or ./index).",
+)
+@click.version_option(package_name="pcc-assistant")
+@click.pass_context
+def cli(ctx: click.Context, index_dir: Path | None) -> None:
+    """Ask questions of Police and Crime Panel reports; answers cite the report's paragraphs.
+
+    Settings come from PCC_* environment variables and an optional pcc.toml
+    (or the file named by PCC_CONFIG); options given here win.
+    """
+    try:
+        ctx.obj = load_settings(index_dir=index_dir)
+    except Exception as exc:  # a bad pcc.toml or PCC_ variable
+        _fail(f"settings: {exc}", 2)
+
+
+class _BarProgress:
+    """Files and paragraphs as a rich progress bar on stderr."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.console = Console(stderr=True)
+        self.paragraphs = 0
+        self.bar = Progress(
+            TextColumn("[bold]ingest"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("files"),
+            TextColumn("{task.fields[paragraphs]} paragraphs"),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[current]}", markup=False),
+            console=self.console,
+            transient=True,
+        )
+        self.task = self.bar.add_task("ingest", total=0, paragraphs=0, current="")
+
+    def begin(self, files: int) -> None:
+        self.bar.update(self.task, total=files)
+        self.bar.start()
+
+    def file_done(self, path: Path, status: str, paragraphs: int) -> None:
+        self.paragraphs += paragraphs
+        self.bar.update(
+            self.task, advance=1, paragraphs=self.paragraphs, current=f"{status}: {path.name}"
+        )
+
+    def stop(self) -> None:
+        self.bar.stop()
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--prune", is_flag=True, help="Also drop indexed reports whose file is gone.")
+@click.option("--password", default=None, help="Password for encrypted PDFs.")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+@click.pass_context
+def ingest(
+    ctx: click.Context, paths: tuple[Path, ...], prune: bool, password: str | None, as_json: bool
+) -> None:
+    """Index report files (PDF, text, Markdown) or folders of them. Unchanged files are
+    skipped; changed ones replace their old paragraphs."""
+    from pcc_assistant import pipeline
+
+    settings = _settings(ctx)
+    if password is not None:
+        settings = settings.model_copy(update={"pdf_password": password})
+    if not paths:
+        paths = (Path("corpus"),)
+    bar = _BarProgress() if sys.stderr.isatty() and not as_json else None
+    try:
+        result = pipeline.ingest(paths, settings, prune=prune, progress=bar)
+    except PccError as exc:
+        _fail(str(exc))
+        return
+    finally:
+        if bar is not None:
+            bar.stop()
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "added": result.added,
+                    "updated": result.updated,
+                    "unchanged": result.unchanged,
+                    "removed": result.removed,
+                    "failed": [{"path": e.path, "error": e.cause} for e in result.failed],
+                    "paragraphs": result.paragraphs,
+                    "pages": result.pages,
+                    "seconds": round(result.seconds, 3),
+                },
+                indent=2,
+            )
+        )
+    else:
+        if result.repair and (result.repair.store_rebuilt or result.repair.leftovers_removed):
+            click.echo(
+                "note: an earlier ingest was interrupted; the index was repaired "
+                f"({'vector store rebuilt from the record' if result.repair.store_rebuilt else 'leftovers removed'})",
+                err=True,
+            )
+        for err in result.failed:
+            click.echo(f"error: {err}", err=True)
+        parts = [
+            f"{len(result.added)} added",
+            f"{len(result.updated)} updated",
+            f"{len(result.unchanged)} unchanged",
+        ]
+        if prune or result.removed:
+            parts.append(f"{len(result.removed)} removed")
+        parts.append(f"{len(result.failed)} failed")
+        rate = f", {result.paragraphs / result.seconds:.0f} paragraphs/s" if result.paragraphs else ""
+        click.echo(
+            f"{', '.join(parts)}: {result.paragraphs} paragraphs from {result.pages} pages "
+            f"in {result.seconds:.1f} s{rate}"
+        )
+    if result.failed:
+        sys.exit(1)
+
+
+def _read_record(ctx: click.Context) -> Any:
+    from pcc_assistant.index.record import Record
+
+    settings = _settings(ctx)
+    path = settings.index_dir / "record.sqlite"
+    if not path.is_file():
+        _fail(f"no index in {settings.index_dir}: run `pcc ingest corpus/` first")
+    return Record(path)
+
+
+@cli.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def list_reports(ctx: click.Context, as_json: bool) -> None:
+    """List the indexed reports with their dates and paragraph counts."""
+    record = _read_record(ctx)
+    items = record.reports()
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "doc": i.report.doc,
+                        "title": i.report.title,
+                        "organisation": i.report.organisation,
+                        "date": i.report.date.isoformat() if i.report.date else None,
+                        "paragraphs": i.paragraphs,
+                        "pages": i.report.pages,
+                        "path": i.report.path,
+                        "sha256": i.report.sha256,
+                        "indexed_at": i.indexed_at,
+                    }
+                    for i in items
+                ],
+                indent=2,
+            )
+        )
+        return
+    if not items:
+        click.echo("The index is empty: run `pcc ingest corpus/`.")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("date", "doc", "title", "organisation", "paragraphs", "pages")
+    for i in items:
+        table.add_row(
+            i.report.date.isoformat() if i.report.date else "?",
+            i.report.doc,
+            i.report.title,
+            i.report.organisation,
+            str(i.paragraphs),
+            str(i.report.pages or "-"),
+        )
+    Console(markup=False, highlight=False).print(table)
+
+
+@cli.command()
+@click.argument("doc")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def paragraphs(ctx: click.Context, doc: str, as_json: bool) -> None:
+    """Print a document's paragraphs as they were indexed."""
+    record = _read_record(ctx)
+    items = record.paragraphs(doc)
+    if not items:
+        known = ", ".join(r.report.doc for r in record.reports()) or "none"
+        _fail(f"no indexed document {doc!r} (indexed: {known})")
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "doc": p.doc,
+                        "paragraph": p.label,
+                        "kind": p.kind,
+                        "pages": list(p.pages),
+                        "section": p.section,
+                        "text": p.text,
+                        "start": p.start,
+                        "end": p.end,
+                    }
+                    for p in items
+                ],
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+        return
+    for p in items:
+        pages = ("p." + ",".join(map(str, p.pages))) if p.pages else ""
+        click.echo(click.style(f"¶{p.label}", bold=True) + f"  {pages}  {p.section}")
+        click.echo(p.text)
+        click.echo()
+
+
+@cli.command()
+@click.argument("docs", nargs=-1, required=True)
+@click.pass_context
+def remove(ctx: click.Context, docs: tuple[str, ...]) -> None:
+    """Remove documents from the index by id (the file stem)."""
+    from pcc_assistant import pipeline
+
+    try:
+        removed, unknown = pipeline.remove(docs, _settings(ctx))
+    except PccError as exc:
+        _fail(str(exc))
+        return
+    for doc in removed:
+        click.echo(f"removed {doc}")
+    if unknown:
+        _fail(f"not in the index: {', '.join(unknown)}")
+
+
+@cli.command()
+@click.option(
+    "--reembed", is_flag=True, help="Embed every paragraph again (after a model change)."
+)
+@click.pass_context
+def rebuild(ctx: click.Context, reembed: bool) -> None:
+    """Recreate the vector store and keyword index from the record of what is indexed."""
+    from pcc_assistant import pipeline
+
+    try:
+        count = pipeline.rebuild(_settings(ctx), reembed=reembed)
+    except PccError as exc:
+        _fail(str(exc))
+        return
+    click.echo(f"rebuilt: {count} vectors")
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except PccError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        click.echo("interrupted; what was committed is kept, run the command again", err=True)
+        sys.exit(130)

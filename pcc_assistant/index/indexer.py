@@ -1,0 +1,196 @@
+"""The index as one thing: record, vectors and keywords kept consistent, crash-safe."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+
+from pcc_assistant.errors import IndexBusyError, PccError
+from pcc_assistant.index.embedder import Embedder, windows
+from pcc_assistant.index.keyword import KeywordIndex
+from pcc_assistant.index.record import Record
+from pcc_assistant.index.store import ChromaStore, collection_name
+from pcc_assistant.ingest.paragraphs import PARAGRAPHING_VERSION
+from pcc_assistant.types import Paragraph, ParsedDocument, Report
+
+
+def embedding_text(p: Paragraph) -> str:
+    """What is embedded: the paragraph with the last levels of its section as context."""
+    section = " > ".join(p.section.split(" > ")[-2:])
+    return f"{section}\n{p.text}" if section else p.text
+
+
+@dataclass(frozen=True)
+class Repair:
+    """What opening the index for writing had to mend."""
+
+    leftovers_removed: int
+    store_rebuilt: bool
+
+
+class Index:
+    """The index folder: ``record.sqlite``, ``chroma/``, ``keyword/``."""
+
+    def __init__(self, folder: Path, embedder: Embedder) -> None:
+        self.folder = folder
+        self.embedder = embedder
+        self.record = Record(folder / "record.sqlite")
+        self.store = ChromaStore(
+            folder / "chroma", collection_name(embedder.name, PARAGRAPHING_VERSION, embedder.dim)
+        )
+        self.keywords = KeywordIndex(folder / "keyword")
+        self._lock: object | None = None
+
+    # -- writing ----------------------------------------------------------------------
+    def lock(self) -> None:
+        """Take the writer's lock at once, or refuse: two writers would corrupt Chroma."""
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(str(self.folder / "write.lock"))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            raise IndexBusyError(
+                f"another pcc process is writing to the index in {self.folder}; "
+                "wait for it to finish and try again"
+            ) from None
+        self._lock = lock
+
+    def unlock(self) -> None:
+        if self._lock is not None:
+            self._lock.release()  # type: ignore[attr-defined]
+            self._lock = None
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.unlock()
+        self.record.close()
+
+    def repair(self) -> Repair:
+        """Finish what a killed writer left: drop vectors the record does not name."""
+        rebuilt = False
+        if not self.store.healthy():
+            self.rebuild_store()
+            rebuilt = True
+        journal = self.record.journal()
+        for doc, keep in journal.items():
+            self.store.delete_other_generations(doc, keep)
+            self.record.settled(doc)
+        return Repair(len(journal), rebuilt)
+
+    def rebuild_store(self, progress: Callable[[int], None] | None = None) -> int:
+        """Recreate the Chroma collection from the vectors kept in the record."""
+        self.store.reset()
+        gens = self.record.generations()
+        reports = {r.report.doc: r.report for r in self.record.reports()}
+        labels = {(p.doc, p.ordinal): p for p in self.record.paragraphs()}
+        ids: list[str] = []
+        vecs: list[np.ndarray] = []
+        metas: list[dict[str, str | int]] = []
+        total = 0
+
+        def flush() -> None:
+            nonlocal total
+            if ids:
+                self.store.add(ids, np.stack(vecs), metas)
+                total += len(ids)
+                if progress:
+                    progress(len(ids))
+                ids.clear(), vecs.clear(), metas.clear()
+
+        for row in self.record.vectors():
+            para = labels[(row.doc, row.ordinal)]
+            ids.append(_vector_id(row.doc, gens[row.doc], row.ordinal, row.window))
+            vecs.append(row.vector)
+            metas.append(_metadata(para, gens[row.doc], row.window, reports[row.doc]))
+            if len(ids) >= 1000:
+                flush()
+        flush()
+        for doc in self.record.journal():
+            self.record.settled(doc)
+        return total
+
+    def embed(self, parsed: ParsedDocument) -> list[tuple[int, int, np.ndarray]]:
+        """(ordinal, window, vector) for every window of every paragraph."""
+        texts: list[str] = []
+        keys: list[tuple[int, int]] = []
+        for p in parsed.paragraphs:
+            for w, piece in enumerate(windows(self.embedder, embedding_text(p))):
+                if w and p.section:
+                    section = " > ".join(p.section.split(" > ")[-2:])
+                    piece = f"{section}\n{piece}"
+                texts.append(piece)
+                keys.append((p.ordinal, w))
+        vectors = self.embedder.embed(texts)
+        return [(o, w, vectors[i]) for i, (o, w) in enumerate(keys)]
+
+    def replace(
+        self, parsed: ParsedDocument, vectors: list[tuple[int, int, np.ndarray]]
+    ) -> str:
+        """Index ``parsed`` in place of any earlier version of the same document."""
+        doc = parsed.report.doc
+        old = self.record.generations().get(doc)
+        gen = self.record.next_generation()
+        self.record.expect(doc, old)  # a crash from here on leaves the old version whole
+        by_ordinal = {p.ordinal: p for p in parsed.paragraphs}
+        self.store.add(
+            [_vector_id(doc, gen, o, w) for o, w, _ in vectors],
+            np.stack([v for _, _, v in vectors]) if vectors else np.zeros((0, 1)),
+            [_metadata(by_ordinal[o], gen, w, parsed.report) for o, w, _ in vectors],
+        )
+        indexed_at = self.record.commit_document(parsed.report, parsed.paragraphs, vectors, gen)
+        self.store.delete_other_generations(doc, gen)
+        self.record.settled(doc)
+        return indexed_at
+
+    def remove(self, doc: str) -> bool:
+        if doc not in self.record.generations():
+            return False
+        self.record.remove_document(doc)
+        self.store.delete_other_generations(doc, None)
+        self.record.settled(doc)
+        return True
+
+    def refresh_keywords(self) -> None:
+        version = self.record.version()
+        if self.keywords.version() != version or not self.keywords.folder.is_dir():
+            self.keywords.build(self.record.paragraphs(), version)
+
+    def check_model(self) -> None:
+        """Refuse to mix vectors of two models in one record."""
+        name = self.store.name
+        known = self.record.get_meta("collection")
+        if known is None:
+            self.record.set_meta("collection", name)
+        elif known != name:
+            raise PccError(
+                f"the index in {self.folder} was built for {known}, not {name}: "
+                "run `pcc rebuild --reembed` or use another --index folder"
+            )
+
+
+def _vector_id(doc: str, gen: int, ordinal: int, window: int) -> str:
+    return f"{doc}@{gen}#{ordinal}.{window}"
+
+
+def _metadata(p: Paragraph, gen: int, window: int, report: Report) -> dict[str, str | int]:
+    return {
+        "doc": p.doc,
+        "gen": gen,
+        "ordinal": p.ordinal,
+        "window": window,
+        "label": p.label,
+        "organisation": report.organisation,
+        "date": int(report.date.strftime("%Y%m%d")) if report.date else 0,
+    }

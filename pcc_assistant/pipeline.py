@@ -1,0 +1,191 @@
+"""The one module that knows every stage: files -> paragraphs -> index (-> answers)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from pcc_assistant.config import Settings
+from pcc_assistant.errors import DocumentError
+from pcc_assistant.index.embedder import Embedder, SentenceTransformerEmbedder
+from pcc_assistant.index.indexer import Index, Repair
+from pcc_assistant.ingest.document import content_hash, parse_document
+from pcc_assistant.ingest.loaders import supported
+
+
+class IngestProgress(Protocol):
+    """What ingest reports as it goes; the CLI draws it as a progress bar."""
+
+    def begin(self, files: int) -> None: ...
+
+    def file_done(self, path: Path, status: str, paragraphs: int) -> None: ...
+
+
+class _Silent:
+    def begin(self, files: int) -> None:
+        pass
+
+    def file_done(self, path: Path, status: str, paragraphs: int) -> None:
+        pass
+
+
+@dataclass
+class IngestResult:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[DocumentError] = field(default_factory=list)
+    paragraphs: int = 0  # paragraphs parsed and stored in this run
+    pages: int = 0
+    seconds: float = 0.0
+    repair: Repair | None = None
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    return SentenceTransformerEmbedder(settings.embedding_model, settings.embed_batch_size)
+
+
+def open_index(settings: Settings, embedder: Embedder | None = None) -> Index:
+    settings.index_dir.mkdir(parents=True, exist_ok=True)
+    return Index(settings.index_dir, embedder or make_embedder(settings))
+
+
+def discover(paths: Iterable[Path]) -> tuple[list[Path], list[DocumentError]]:
+    """The files to ingest under ``paths``, and what is wrong with the ones that can't be."""
+    files: list[Path] = []
+    errors: list[DocumentError] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(
+                sorted(
+                    p for p in path.rglob("*")
+                    if p.is_file() and supported(p)
+                    and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                )
+            )
+        elif path.is_file():
+            if supported(path):
+                files.append(path)
+            else:
+                errors.append(
+                    DocumentError(str(path), "unsupported file type: give a .pdf, .txt or .md file")
+                )
+        else:
+            errors.append(DocumentError(str(path), "no such file or folder"))
+    seen: dict[str, Path] = {}
+    unique: list[Path] = []
+    for f in files:
+        if f.stem in seen:
+            if seen[f.stem].resolve() != f.resolve():
+                errors.append(
+                    DocumentError(
+                        str(f),
+                        f"{seen[f.stem]} already gives the document id {f.stem!r}: "
+                        "index one format or the other, or rename one",
+                    )
+                )
+            continue
+        seen[f.stem] = f
+        unique.append(f)
+    return unique, errors
+
+
+def ingest(
+    paths: Iterable[Path],
+    settings: Settings,
+    *,
+    prune: bool = False,
+    progress: IngestProgress | None = None,
+    embedder: Embedder | None = None,
+) -> IngestResult:
+    """Bring the index up to date with the files under ``paths``."""
+    started = time.perf_counter()
+    progress = progress or _Silent()
+    result = IngestResult()
+    files, result.failed = discover(paths)
+    with open_index(settings, embedder) as index:
+        index.lock()
+        index.check_model()
+        result.repair = index.repair()
+        progress.begin(len(files))
+        for path in files:
+            doc = path.stem
+            try:
+                sha = content_hash(path)
+                known = index.record.report(doc)
+                if known is not None and known.report.sha256 == sha:
+                    if known.report.path != str(path):
+                        index.record.update_path(doc, str(path))
+                    result.unchanged.append(doc)
+                    progress.file_done(path, "unchanged", 0)
+                    continue
+                parsed = parse_document(
+                    path,
+                    sha256=sha,
+                    password=settings.pdf_password,
+                    timeout_s=settings.parse_timeout_s,
+                    memory_mb=settings.parse_memory_mb,
+                )
+                if not parsed.paragraphs:
+                    raise DocumentError(str(path), "no paragraphs found: nothing to index")
+                index.replace(parsed, index.embed(parsed))
+            except DocumentError as exc:
+                result.failed.append(exc)
+                progress.file_done(path, "failed", 0)
+                continue
+            except OSError as exc:
+                result.failed.append(DocumentError(str(path), f"can't read: {exc.strerror}"))
+                progress.file_done(path, "failed", 0)
+                continue
+            (result.updated if known else result.added).append(doc)
+            result.paragraphs += len(parsed.paragraphs)
+            result.pages += parsed.report.pages
+            progress.file_done(path, "updated" if known else "added", len(parsed.paragraphs))
+        if prune:
+            for item in index.record.reports():
+                if not Path(item.report.path).exists():
+                    index.remove(item.report.doc)
+                    result.removed.append(item.report.doc)
+        index.refresh_keywords()
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def remove(docs: Iterable[str], settings: Settings) -> tuple[list[str], list[str]]:
+    """Remove documents; returns (removed, unknown)."""
+    removed: list[str] = []
+    unknown: list[str] = []
+    with open_index(settings) as index:
+        index.lock()
+        index.repair()
+        for doc in docs:
+            (removed if index.remove(doc) else unknown).append(doc)
+        index.refresh_keywords()
+    return removed, unknown
+
+
+def rebuild(settings: Settings, *, reembed: bool = False) -> int:
+    """Recreate the vector store (and keyword index) from the record; vectors counted."""
+    with open_index(settings) as index:
+        index.lock()
+        if reembed:
+            count = 0
+            index.store.reset()
+            for item in index.record.reports():
+                from pcc_assistant.types import ParsedDocument
+
+                parsed = ParsedDocument(
+                    item.report, tuple(index.record.paragraphs(item.report.doc))
+                )
+                vectors = index.embed(parsed)
+                index.replace(parsed, vectors)
+                count += len(vectors)
+            index.record.set_meta("collection", index.store.name)
+        else:
+            count = index.rebuild_store()
+        index.keywords.build(index.record.paragraphs(), index.record.version())
+    return count
