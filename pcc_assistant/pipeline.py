@@ -13,6 +13,7 @@ from pcc_assistant.errors import DocumentError
 from pcc_assistant.index.embedder import Embedder, SentenceTransformerEmbedder
 from pcc_assistant.index.indexer import Index, Repair
 from pcc_assistant.ingest.document import content_hash, parse_document
+from pcc_assistant.ingest.isolation import ParserWorker
 from pcc_assistant.ingest.loaders import supported
 
 
@@ -112,39 +113,12 @@ def ingest(
         index.check_model()
         result.repair = index.repair()
         progress.begin(len(files))
-        for path in files:
-            doc = path.stem
-            try:
-                sha = content_hash(path)
-                known = index.record.report(doc)
-                if known is not None and known.report.sha256 == sha:
-                    if known.report.path != str(path):
-                        index.record.update_path(doc, str(path))
-                    result.unchanged.append(doc)
-                    progress.file_done(path, "unchanged", 0)
-                    continue
-                parsed = parse_document(
-                    path,
-                    sha256=sha,
-                    password=settings.pdf_password,
-                    timeout_s=settings.parse_timeout_s,
-                    memory_mb=settings.parse_memory_mb,
-                )
-                if not parsed.paragraphs:
-                    raise DocumentError(str(path), "no paragraphs found: nothing to index")
-                index.replace(parsed, index.embed(parsed))
-            except DocumentError as exc:
-                result.failed.append(exc)
-                progress.file_done(path, "failed", 0)
-                continue
-            except OSError as exc:
-                result.failed.append(DocumentError(str(path), f"can't read: {exc.strerror}"))
-                progress.file_done(path, "failed", 0)
-                continue
-            (result.updated if known else result.added).append(doc)
-            result.paragraphs += len(parsed.paragraphs)
-            result.pages += parsed.report.pages
-            progress.file_done(path, "updated" if known else "added", len(parsed.paragraphs))
+        worker = ParserWorker(settings.parse_timeout_s, settings.parse_memory_mb)
+        try:
+            for path in files:
+                _ingest_file(path, index, settings, worker, progress, result)
+        finally:
+            worker.close()
         if prune:
             for item in index.record.reports():
                 if not Path(item.report.path).exists():
@@ -153,6 +127,49 @@ def ingest(
         index.refresh_keywords()
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _ingest_file(
+    path: Path,
+    index: Index,
+    settings: Settings,
+    worker: ParserWorker,
+    progress: IngestProgress,
+    result: IngestResult,
+) -> None:
+    doc = path.stem
+    try:
+        sha = content_hash(path)
+        known = index.record.report(doc)
+        if known is not None and known.report.sha256 == sha:
+            if known.report.path != str(path):
+                index.record.update_path(doc, str(path))
+            result.unchanged.append(doc)
+            progress.file_done(path, "unchanged", 0)
+            return
+        parsed = parse_document(
+            path,
+            sha256=sha,
+            password=settings.pdf_password,
+            timeout_s=settings.parse_timeout_s,
+            memory_mb=settings.parse_memory_mb,
+            worker=worker,
+        )
+        if not parsed.paragraphs:
+            raise DocumentError(str(path), "no paragraphs found: nothing to index")
+        index.replace(parsed, index.embed(parsed))
+    except DocumentError as exc:
+        result.failed.append(exc)
+        progress.file_done(path, "failed", 0)
+        return
+    except OSError as exc:
+        result.failed.append(DocumentError(str(path), f"can't read: {exc.strerror}"))
+        progress.file_done(path, "failed", 0)
+        return
+    (result.updated if known else result.added).append(doc)
+    result.paragraphs += len(parsed.paragraphs)
+    result.pages += parsed.report.pages
+    progress.file_done(path, "updated" if known else "added", len(parsed.paragraphs))
 
 
 def remove(docs: Iterable[str], settings: Settings) -> tuple[list[str], list[str]]:

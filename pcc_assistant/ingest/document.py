@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pcc_assistant.errors import DocumentError
 from pcc_assistant.ingest.furniture import body_lines
-from pcc_assistant.ingest.isolation import load_isolated
+from pcc_assistant.ingest.isolation import ParserWorker
 from pcc_assistant.ingest.loaders import loader_for
 from pcc_assistant.ingest.metadata import describe, sidecar_path
 from pcc_assistant.ingest.paragraphs import split_paragraphs, unit_text
@@ -27,15 +27,23 @@ def content_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def load_source(path: Path, password: str, timeout_s: float, memory_mb: int) -> SourceText:
+def load_source(
+    path: Path, password: str, timeout_s: float, memory_mb: int, worker: ParserWorker | None
+) -> SourceText:
     loader = loader_for(path)
     if loader is None:
         raise DocumentError(str(path), "unsupported file type: give a .pdf, .txt or .md file")
     if not path.is_file():
         raise DocumentError(str(path), "no such file")
-    if loader.isolate:
-        return load_isolated(loader, path, password, timeout_s, memory_mb)
-    return loader.load(path, password)
+    if not loader.isolate:
+        return loader.load(path, password)
+    if worker is not None:
+        return worker.load(loader, path, password)
+    own = ParserWorker(timeout_s, memory_mb)
+    try:
+        return own.load(loader, path, password)
+    finally:
+        own.close()
 
 
 def parse_document(
@@ -45,9 +53,10 @@ def parse_document(
     password: str = "",
     timeout_s: float = 120.0,
     memory_mb: int = 2048,
+    worker: ParserWorker | None = None,
 ) -> ParsedDocument:
     """Parse ``path`` into the report's paragraphs; DocumentError when it can't be read."""
-    source = load_source(path, password, timeout_s, memory_mb)
+    source = load_source(path, password, timeout_s, memory_mb, worker)
     lines = body_lines(source)
     if not lines:
         raise DocumentError(str(path), "no text found: nothing to index")

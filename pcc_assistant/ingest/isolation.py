@@ -2,79 +2,145 @@
 
 A parser that hangs, crashes or swallows all memory on a hostile file then costs one
 file, not the ingest: the parent sees a DocumentError naming the file and the cause.
+
+The worker is a plain subprocess (``python -m pcc_assistant.ingest.isolation``), not
+multiprocessing: that would re-import the caller's main script in the child and copy a
+parent holding torch threads. One worker serves a whole ingest and is restarted only
+after a file kills it.
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
+import os
+import pickle
 import resource
+import select
 import signal
-from multiprocessing.connection import Connection
+import struct
+import subprocess
+import sys
+import time
 from pathlib import Path
+from typing import IO, Any
 
 from pcc_assistant.errors import DocumentError
 from pcc_assistant.ingest.source import Loader, SourceText
 
-_context: mp.context.ForkServerContext | None = None
+_HEADER = struct.Struct("!Q")
 
 
-def _ctx() -> mp.context.ForkServerContext:
-    # forkserver, not fork: the parent may hold torch threads, which fork would copy broken;
-    # the server starts clean and has pypdf imported once, so each file costs a fork only.
-    global _context
-    if _context is None:
-        _context = mp.get_context("forkserver")
-        _context.set_forkserver_preload(["pypdf", "pcc_assistant.ingest.loaders"])
-    return _context
+def _send(stream: IO[bytes], obj: Any) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_HEADER.pack(len(data)) + data)
+    stream.flush()
 
 
-def _child(conn: Connection, loader: Loader, path: Path, password: str, memory_mb: int) -> None:
-    limit = memory_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    try:
-        conn.send(("ok", loader.load(path, password)))
-    except DocumentError as exc:
-        conn.send(("error", exc.cause))
-    except MemoryError:
-        conn.send(("error", f"parser ran out of memory (limit {memory_mb} MB)"))
-    except RecursionError:
-        conn.send(("error", "parser hit a recursion limit: the file's structure is malformed"))
-    except Exception as exc:  # any other parser bug must still name the file
-        conn.send(("error", f"parser failed: {type(exc).__name__}: {exc}"))
-    finally:
-        conn.close()
+def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
+    chunks: list[bytes] = []
+    while n:
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise TimeoutError
+        chunk = os.read(fd, min(n, 1 << 20))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
 
 
-def load_isolated(
-    loader: Loader, path: Path, password: str, timeout_s: float, memory_mb: int
-) -> SourceText:
-    """``loader.load(path)`` in a child process; DocumentError on any failure."""
-    parent, child = _ctx().Pipe(duplex=False)
-    proc = _ctx().Process(
-        target=_child, args=(child, loader, path, password, memory_mb), daemon=True
-    )
-    proc.start()
-    child.close()
-    try:
-        if not parent.poll(timeout_s):
-            raise DocumentError(
-                str(path), f"parser took longer than {timeout_s:.0f} s and was stopped"
-            )
+def _receive(fd: int, deadline: float | None) -> Any:
+    (size,) = _HEADER.unpack(_read_exact(fd, _HEADER.size, deadline))
+    return pickle.loads(_read_exact(fd, size, None if deadline is None else deadline + 30))
+
+
+class ParserWorker:
+    """A long-lived child process that loads files on request."""
+
+    def __init__(self, timeout_s: float, memory_mb: int) -> None:
+        self.timeout_s = timeout_s
+        self.memory_mb = memory_mb
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        limit = self.memory_mb * 1024 * 1024
+
+        def limit_memory() -> None:
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+        return subprocess.Popen(
+            [sys.executable, "-m", "pcc_assistant.ingest.isolation"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=limit_memory,
+        )
+
+    def load(self, loader: Loader, path: Path, password: str) -> SourceText:
+        if self._proc is None or self._proc.poll() is not None:
+            self._proc = self._start()
+        proc = self._proc
+        assert proc.stdin is not None and proc.stdout is not None
         try:
-            status, payload = parent.recv()
-        except (EOFError, OSError):
-            proc.join(5)
-            code = proc.exitcode
-            if code is not None and code < 0:
-                name = signal.Signals(-code).name
-                raise DocumentError(str(path), f"parser crashed ({name})") from None
-            raise DocumentError(str(path), f"parser crashed (exit status {code})") from None
-    finally:
-        if proc.is_alive():
-            proc.kill()
-        proc.join(5)
-        parent.close()
-    if status == "ok":
-        assert isinstance(payload, SourceText)
-        return payload
-    raise DocumentError(str(path), str(payload))
+            _send(proc.stdin, (loader, path, password))
+            status, payload = _receive(
+                proc.stdout.fileno(), time.monotonic() + self.timeout_s
+            )
+        except TimeoutError:
+            self.close()
+            raise DocumentError(
+                str(path), f"parser took longer than {self.timeout_s:.0f} s and was stopped"
+            ) from None
+        except (EOFError, BrokenPipeError, OSError, pickle.UnpicklingError):
+            code = proc.wait(timeout=10)
+            self._proc = None
+            if code < 0:
+                raise DocumentError(
+                    str(path), f"parser crashed ({signal.Signals(-code).name})"
+                ) from None
+            raise DocumentError(
+                str(path),
+                f"parser died (exit status {code}); it may have run out of memory "
+                f"(limit {self.memory_mb} MB)",
+            ) from None
+        if status == "ok":
+            assert isinstance(payload, SourceText)
+            return payload
+        raise DocumentError(str(path), str(payload))
+
+    def close(self) -> None:
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                self._proc.kill()
+            self._proc.wait()
+            for stream in (self._proc.stdin, self._proc.stdout):
+                if stream is not None:
+                    stream.close()
+            self._proc = None
+
+
+def _serve() -> None:
+    """The worker's loop: read (loader, path, password), answer (status, payload)."""
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # nothing but framed answers on the pipe
+    while True:
+        try:
+            loader, path, password = _receive(stdin.fileno(), None)
+        except EOFError:
+            return
+        try:
+            answer: tuple[str, Any] = ("ok", loader.load(path, password))
+        except DocumentError as exc:
+            answer = ("error", exc.cause)
+        except MemoryError:
+            answer = ("error", "parser ran out of memory: the file may be a decompression bomb")
+        except RecursionError:
+            answer = ("error", "parser hit a recursion limit: the file's structure is malformed")
+        except Exception as exc:  # any other parser bug must still name the file
+            answer = ("error", f"parser failed: {type(exc).__name__}: {exc}")
+        _send(stdout, answer)
+
+
+if __name__ == "__main__":
+    _serve()

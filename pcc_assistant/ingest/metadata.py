@@ -94,7 +94,7 @@ def _read_sidecar(path: Path) -> dict[str, object]:
 def describe(path: Path, lines: Sequence[Line], title_hint: str) -> Metadata:
     """Title, organisation and date of the document at ``path``."""
     side = _read_sidecar(path)
-    head = [ln.text for ln in lines[:40]]
+    head = [ln.text for ln in lines[:15]]  # a cover page; later dates are about other things
 
     title = _WORD_TITLE.sub("", title_hint).strip()
     if not title or title.lower() in {"untitled", path.stem.lower()} or len(title) < 4:

@@ -239,6 +239,8 @@ def _blocks(doc: _Doc, kinds: list[str], numbers: dict[int, tuple[int, ...]]) ->
             j < len(lines)
             and kinds[j] == "text"
             and _continues(doc, lines[i], lines[j - 1], lines[j], kinds[j])
+            # After a footnote printed mid-paragraph, a lower-case line resumes the paragraph.
+            and not (kind == "footnote" and lines[j].text[:1].islower())
         ):
             j += 1
         block_kind = {"num": "num", "footnote": "footnote", "forced": "heading"}.get(kind, "text")
@@ -389,8 +391,12 @@ def split_paragraphs(lines: Sequence[Line]) -> list[tuple[str, str, str, list[Li
         return unit
 
     def next_label() -> str:
-        counts[anchor] = counts.get(anchor, 0) + 1
-        return f"{anchor} ({counts[anchor]})"
+        # Before any number, the heading the text sits under names it ("Background (2)").
+        base = anchor
+        if anchor == "front" and stack:
+            base = stack[-1][1][:40].rstrip(" :–-")
+        counts[base] = counts.get(base, 0) + 1
+        return f"{base} ({counts[base]})"
 
     for n, block in enumerate(blocks):
         heading_text = " ".join(ln.text for ln in block.lines)

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import re
+import shutil
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pcc_assistant.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+SHARED = ROOT.parent / "shared"
+DURHAM = "durham-pcvc-performance-2020-03-12"
+CAMBS = "cambridgeshire-victims-performance-2020-05-26"
+
+
+def squash(text: str) -> str:
+    """Text compared as the eval format compares it: NFKC, no whitespace, case-folded."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).casefold()
+
+
+def shared_txt(doc: str) -> Path:
+    path = SHARED / "corpus" / f"{doc}.txt"
+    if not path.is_file():
+        pytest.skip(f"{path} is absent: the .txt versions live in ../shared/corpus")
+    return path
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(index_dir=tmp_path / "index")
+
+
+@pytest.fixture(scope="session")
+def embedder():  # type: ignore[no-untyped-def]
+    from pcc_assistant.index.embedder import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder()
+
+
+@pytest.fixture(scope="session")
+def ingested(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterator[Settings]:  # type: ignore[no-untyped-def]
+    """The sample corpus ingested once into an index shared by read-only tests."""
+    from pcc_assistant import pipeline
+
+    folder = tmp_path_factory.mktemp("shared-index")
+    corpus = folder / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    settings = Settings(index_dir=folder / "index")
+    result = pipeline.ingest([corpus], settings, embedder=embedder)
+    assert not result.failed, result.failed
+    yield settings
