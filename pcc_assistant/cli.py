@@ -137,9 +137,13 @@ def ingest(
         )
     else:
         if result.repair and (result.repair.store_rebuilt or result.repair.leftovers_removed):
+            how = (
+                "vector store rebuilt from the record"
+                if result.repair.store_rebuilt
+                else "leftovers removed"
+            )
             click.echo(
-                "note: an earlier ingest was interrupted; the index was repaired "
-                f"({'vector store rebuilt from the record' if result.repair.store_rebuilt else 'leftovers removed'})",
+                f"note: an earlier ingest was interrupted; the index was repaired ({how})",
                 err=True,
             )
         for err in result.failed:
@@ -152,7 +156,9 @@ def ingest(
         if prune or result.removed:
             parts.append(f"{len(result.removed)} removed")
         parts.append(f"{len(result.failed)} failed")
-        rate = f", {result.paragraphs / result.seconds:.0f} paragraphs/s" if result.paragraphs else ""
+        rate = (
+            f", {result.paragraphs / result.seconds:.0f} paragraphs/s" if result.paragraphs else ""
+        )
         click.echo(
             f"{', '.join(parts)}: {result.paragraphs} paragraphs from {result.pages} pages "
             f"in {result.seconds:.1f} s{rate}"
@@ -276,9 +282,7 @@ def remove(ctx: click.Context, docs: tuple[str, ...]) -> None:
 
 
 @cli.command()
-@click.option(
-    "--reembed", is_flag=True, help="Embed every paragraph again (after a model change)."
-)
+@click.option("--reembed", is_flag=True, help="Embed every paragraph again (after a model change).")
 @click.pass_context
 def rebuild(ctx: click.Context, reembed: bool) -> None:
     """Recreate the vector store and keyword index from the record of what is indexed."""

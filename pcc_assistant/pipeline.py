@@ -63,8 +63,10 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[DocumentError]]:
         if path.is_dir():
             files.extend(
                 sorted(
-                    p for p in path.rglob("*")
-                    if p.is_file() and supported(p)
+                    p
+                    for p in path.rglob("*")
+                    if p.is_file()
+                    and supported(p)
                     and not any(part.startswith(".") for part in p.relative_to(path).parts)
                 )
             )

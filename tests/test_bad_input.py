@@ -130,7 +130,7 @@ def test_batch_with_bad_files(tmp_path: Path) -> None:
     folder = tmp_path / "reports"
     folder.mkdir()
     (folder / "good.pdf").write_bytes(SAMPLE.read_bytes())
-    for name, path in _files(tmp_path).items():
+    for path in _files(tmp_path).values():
         path.rename(folder / path.name)
     (folder / "blank.txt").write_text("   \n")
     index = tmp_path / "index"
@@ -140,8 +140,15 @@ def test_batch_with_bad_files(tmp_path: Path) -> None:
     assert "Traceback" not in run.stderr + run.stdout
     errors = [ln for ln in run.stderr.splitlines() if ln.startswith("error:")]
     assert len(errors) == 7, run.stderr
-    for name in ("empty.pdf", "notes.pdf", "truncated.pdf", "encrypted.pdf", "scanned.pdf",
-                 "bomb.pdf", "blank.txt"):
+    for name in (
+        "empty.pdf",
+        "notes.pdf",
+        "truncated.pdf",
+        "encrypted.pdf",
+        "scanned.pdf",
+        "bomb.pdf",
+        "blank.txt",
+    ):
         assert any(name in e for e in errors), name
     assert "1 added" in run.stdout
 

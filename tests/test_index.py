@@ -27,9 +27,7 @@ pytestmark = pytest.mark.slow
 def _consistent(index: Index) -> None:
     """Chroma holds exactly the record's vectors, of the record's generations."""
     gens = index.record.generations()
-    expected = {
-        f"{v.doc}@{gens[v.doc]}#{v.ordinal}.{v.window}" for v in index.record.vectors()
-    }
+    expected = {f"{v.doc}@{gens[v.doc]}#{v.ordinal}.{v.window}" for v in index.record.vectors()}
     got = index.store._open().get(include=[])["ids"]
     assert len(got) == len(set(got))
     assert set(got) == expected
@@ -103,7 +101,10 @@ def test_second_writer_refused_at_once(tmp_path: Path) -> None:
         started = time.perf_counter()
         run = subprocess.run(
             [sys.executable, "-m", "pcc_assistant", "--index", str(index), "ingest", str(CORPUS)],
-            capture_output=True, text=True, cwd=ROOT, timeout=120,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
         )
     assert run.returncode == 1
     assert "another pcc process is writing" in run.stderr
@@ -137,7 +138,8 @@ def test_cli_paragraphs_and_list_json(ingested: Settings) -> None:
 
 
 def test_kill_minus_9_during_ingest_leaves_no_duplicate_or_half_document(
-    tmp_path: Path, embedder  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    embedder,  # type: ignore[no-untyped-def]
 ) -> None:
     """A real `pcc ingest` killed with SIGKILL at several points; the next ingest
     leaves every document whole, once."""

@@ -75,9 +75,7 @@ def test_durham_tables_are_single_units(durham_pdf: ParsedDocument) -> None:
     fig9, fig10 = by["Figure 9"], by["Figure 10"]
     assert fig9.kind == fig10.kind == "table"
     for table in (fig9, fig10):
-        assert table.text.index("Durham North East England and Wales") < table.text.index(
-            "Robbery"
-        )
+        assert table.text.index("Durham North East England and Wales") < table.text.index("Robbery")
         assert "Figure" in table.text.splitlines()[-2] + table.text.splitlines()[-1]
     assert "Robbery -18% 4% 12%" in fig9.text
     assert "Theft Offences 28.7 34.5 33.4" in fig10.text
@@ -101,7 +99,11 @@ def test_cambridgeshire_sections(cambs_pdf: ParsedDocument) -> None:
 @pytest.mark.parametrize("doc", [DURHAM, CAMBS])
 def test_no_page_furniture(doc: str) -> None:
     parsed = parse_document(CORPUS / f"{doc}.pdf")
-    header = "Police and Crime Panel – 12 March 2020" if doc == DURHAM else "Business Coordination Board – 26 May 2020"
+    header = (
+        "Police and Crime Panel – 12 March 2020"
+        if doc == DURHAM
+        else "Business Coordination Board – 26 May 2020"
+    )
     for p in parsed.paragraphs:
         assert not re.search(r"Page \d+ of \d+", p.text), p.label
         assert header not in p.text, p.label
@@ -119,8 +121,11 @@ def test_every_paragraph_is_verbatim_source_text(doc: str, suffix: str, tmp_path
         "\n".join(ln for ln in txt.read_text().splitlines() if not _FOOTNOTE.match(ln))
     )
     body = squash(
-        "\n".join(ln.text for ln in body_lines(load_source(path, "", 60, 2048, None))
-                  if not _FOOTNOTE.match(ln.text))
+        "\n".join(
+            ln.text
+            for ln in body_lines(load_source(path, "", 60, 2048, None))
+            if not _FOOTNOTE.match(ln.text)
+        )
     )
     for p in parsed.paragraphs:
         if p.kind == "footnote":

@@ -60,14 +60,15 @@ class SentenceTransformerEmbedder:
             import transformers
             from sentence_transformers import SentenceTransformer
 
-            transformers.logging.set_verbosity_error()
+            transformers.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
 
             path = self._dir or packaged_model_path()
             if not path.is_dir():
                 raise PccError(f"embedding model folder {path} does not exist")
             self._model = SentenceTransformer(str(path), device="cpu")
-            get_dim = getattr(self._model, "get_embedding_dimension", None) or getattr(
-                self._model, "get_sentence_embedding_dimension"
+            get_dim = (
+                getattr(self._model, "get_embedding_dimension", None)
+                or self._model.get_sentence_embedding_dimension
             )
             self.dim = int(get_dim())
         return self._model

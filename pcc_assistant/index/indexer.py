@@ -107,7 +107,9 @@ class Index:
                 total += len(ids)
                 if progress:
                     progress(len(ids))
-                ids.clear(), vecs.clear(), metas.clear()
+                ids.clear()
+                vecs.clear()
+                metas.clear()
 
         for row in self.record.vectors():
             para = labels[(row.doc, row.ordinal)]
@@ -135,9 +137,7 @@ class Index:
         vectors = self.embedder.embed(texts)
         return [(o, w, vectors[i]) for i, (o, w) in enumerate(keys)]
 
-    def replace(
-        self, parsed: ParsedDocument, vectors: list[tuple[int, int, np.ndarray]]
-    ) -> str:
+    def replace(self, parsed: ParsedDocument, vectors: list[tuple[int, int, np.ndarray]]) -> str:
         """Index ``parsed`` in place of any earlier version of the same document."""
         doc = parsed.report.doc
         old = self.record.generations().get(doc)

@@ -52,7 +52,9 @@ class KeywordIndex:
         tmp.mkdir(parents=True)
         if paragraphs:
             tokens = bm25s.tokenize(
-                [keyword_text(p) for p in paragraphs], stopwords="en", stemmer=_stemmer(),
+                [keyword_text(p) for p in paragraphs],
+                stopwords="en",
+                stemmer=_stemmer(),
                 show_progress=False,
             )
             model = bm25s.BM25()
@@ -89,9 +91,7 @@ class KeywordIndex:
         tokens = bm25s.tokenize([query], stopwords="en", stemmer=_stemmer(), show_progress=False)
         if not tokens.vocab:
             return []
-        docs, scores = self._model.retrieve(
-            tokens, k=min(k, len(self._keys)), show_progress=False
-        )
+        docs, scores = self._model.retrieve(tokens, k=min(k, len(self._keys)), show_progress=False)
         return [
             KeywordHit(*self._keys[int(i)], float(s))
             for i, s in zip(docs[0], scores[0], strict=True)

@@ -133,9 +133,15 @@ class Record:
         rows = self._db.execute(sql + " ORDER BY doc, ordinal", args).fetchall()
         return [
             Paragraph(
-                doc=r["doc"], ordinal=r["ordinal"], label=r["label"], kind=r["kind"],
-                pages=tuple(json.loads(r["pages"])), section=r["section"], text=r["text"],
-                start=r["start"], end=r["end"],
+                doc=r["doc"],
+                ordinal=r["ordinal"],
+                label=r["label"],
+                kind=r["kind"],
+                pages=tuple(json.loads(r["pages"])),
+                section=r["section"],
+                text=r["text"],
+                start=r["start"],
+                end=r["end"],
             )
             for r in rows
         ]
@@ -188,16 +194,31 @@ class Record:
             db.execute(
                 "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    report.doc, report.path, report.sha256, report.title, report.organisation,
-                    report.date.isoformat() if report.date else None, report.pages,
-                    generation, now,
+                    report.doc,
+                    report.path,
+                    report.sha256,
+                    report.title,
+                    report.organisation,
+                    report.date.isoformat() if report.date else None,
+                    report.pages,
+                    generation,
+                    now,
                 ),
             )
             db.executemany(
                 "INSERT INTO paragraphs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (p.doc, p.ordinal, p.label, p.kind, json.dumps(list(p.pages)), p.section,
-                     p.text, p.start, p.end)
+                    (
+                        p.doc,
+                        p.ordinal,
+                        p.label,
+                        p.kind,
+                        json.dumps(list(p.pages)),
+                        p.section,
+                        p.text,
+                        p.start,
+                        p.end,
+                    )
                     for p in paragraphs
                 ],
             )

@@ -84,9 +84,7 @@ class ParserWorker:
         assert proc.stdin is not None and proc.stdout is not None
         try:
             _send(proc.stdin, (loader, path, password))
-            status, payload = _receive(
-                proc.stdout.fileno(), time.monotonic() + self.timeout_s
-            )
+            status, payload = _receive(proc.stdout.fileno(), time.monotonic() + self.timeout_s)
         except TimeoutError:
             self.close()
             raise DocumentError(

@@ -28,9 +28,7 @@ _KPQ = re.compile(r"^KPQ\s*\d+\s*:")
 _APPENDIX = re.compile(r"^(Appendix|Annex|Annexe|Schedule)\b")
 _NUMERIC_CELL = r"(?:[-−–]?[£$€]?\d[\d,]*(?:\.\d+)?%?|N/?A|-|–)"
 _PDF_ROW = re.compile(rf"(?:\s{_NUMERIC_CELL}){{2,}}$")
-_MONTH = re.compile(
-    r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\b", re.I
-)
+_MONTH = re.compile(r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\b", re.I)
 _SENTENCE_INSIDE = re.compile(r"[.!?]\s+[A-Z(]")
 _ITEM = re.compile(r"^(?:[-•–*]\s|[IVXivx]{1,5}\.\s|\(?[a-z0-9]{1,2}\)\s|\d{1,2}\.\s)")
 
@@ -254,7 +252,7 @@ def _caption_end(doc: _Doc, kinds: list[str], i: int) -> int:
     while (
         j < len(doc.lines)
         and kinds[j] == "text"
-        and (doc.wrapped and not doc.short(doc.lines[j - 1]) or doc.lines[j].text[:1].islower())
+        and ((doc.wrapped and not doc.short(doc.lines[j - 1])) or doc.lines[j].text[:1].islower())
         and not doc.lines[j].blank_before
     ):
         j += 1
@@ -354,7 +352,9 @@ def _label_of(number: tuple[int, ...]) -> str:
 def _join(lines: Sequence[Line]) -> str:
     parts: list[str] = []
     for n, line in enumerate(lines):
-        if n and not (parts[-1].endswith("-") and not parts[-1].endswith(" -") and line.text[:1].islower()):
+        if n and not (
+            parts[-1].endswith("-") and not parts[-1].endswith(" -") and line.text[:1].islower()
+        ):
             parts.append("\n")
         parts.append(line.text)
     return "".join(parts)

@@ -46,13 +46,15 @@ class PdfLoader:
                 if reader.is_encrypted and not reader.decrypt(password):
                     raise FileNotDecryptedError("wrong password")
                 pages = [page.extract_text() or "" for page in reader.pages]
-                title = str((reader.metadata or {}).get("/Title") or "")
+                title = str(reader.metadata.get("/Title") or "") if reader.metadata else ""
             except FileNotDecryptedError as exc:
                 raise DocumentError(
                     name, "encrypted: give --password or remove the protection"
                 ) from exc
             except DependencyError as exc:
-                raise DocumentError(name, f"encrypted with a cipher pypdf cannot open: {exc}")
+                raise DocumentError(
+                    name, f"encrypted with a cipher pypdf cannot open: {exc}"
+                ) from exc
             except (PdfReadError, ValueError, KeyError, TypeError, AttributeError) as exc:
                 raise DocumentError(name, f"broken or truncated PDF ({exc})") from exc
         finally:
@@ -62,7 +64,8 @@ class PdfLoader:
             limit = [m for m in collector.messages if "limit" in m.lower()]
             if limit:
                 raise DocumentError(
-                    name, f"decompression limit exceeded, possibly a decompression bomb ({limit[0]})"
+                    name,
+                    f"decompression limit exceeded, possibly a decompression bomb ({limit[0]})",
                 )
             raise DocumentError(name, "no text layer: scanned pages need OCR first")
         return SourceText(
