@@ -82,10 +82,17 @@ class _BarProgress:
         self.bar.update(self.task, total=files)
         self.bar.start()
 
+    @staticmethod
+    def _name(path: Path) -> str:
+        return path.name if len(path.name) <= 40 else path.name[:39] + "…"
+
+    def step(self, path: Path, what: str) -> None:
+        self.bar.update(self.task, current=f"{what} {self._name(path)}")
+
     def file_done(self, path: Path, status: str, paragraphs: int) -> None:
         self.paragraphs += paragraphs
         self.bar.update(
-            self.task, advance=1, paragraphs=self.paragraphs, current=f"{status}: {path.name}"
+            self.task, advance=1, paragraphs=self.paragraphs, current=f"{status} {self._name(path)}"
         )
 
     def stop(self) -> None:

@@ -22,10 +22,15 @@ class IngestProgress(Protocol):
 
     def begin(self, files: int) -> None: ...
 
+    def step(self, path: Path, what: str) -> None: ...
+
     def file_done(self, path: Path, status: str, paragraphs: int) -> None: ...
 
 
 class _Silent:
+    def step(self, path: Path, what: str) -> None:
+        pass
+
     def begin(self, files: int) -> None:
         pass
 
@@ -149,6 +154,7 @@ def _ingest_file(
             result.unchanged.append(doc)
             progress.file_done(path, "unchanged", 0)
             return
+        progress.step(path, "parsing")
         parsed = parse_document(
             path,
             sha256=sha,
@@ -159,7 +165,10 @@ def _ingest_file(
         )
         if not parsed.paragraphs:
             raise DocumentError(str(path), "no paragraphs found: nothing to index")
-        index.replace(parsed, index.embed(parsed))
+        progress.step(path, f"embedding {len(parsed.paragraphs)} paragraphs of")
+        vectors = index.embed(parsed)
+        progress.step(path, "storing")
+        index.replace(parsed, vectors)
     except DocumentError as exc:
         result.failed.append(exc)
         progress.file_done(path, "failed", 0)
