@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -15,6 +16,7 @@ from pcc_assistant.index.indexer import Index, Repair
 from pcc_assistant.ingest.document import content_hash, parse_document
 from pcc_assistant.ingest.isolation import ParserWorker
 from pcc_assistant.ingest.loaders import supported
+from pcc_assistant.types import ParsedDocument
 
 
 class IngestProgress(Protocol):
@@ -120,12 +122,19 @@ def ingest(
         index.check_model()
         result.repair = index.repair()
         progress.begin(len(files))
+        todo = [job for path in files if (job := _changed(path, index, progress, result))]
         worker = ParserWorker(settings.parse_timeout_s, settings.parse_memory_mb)
-        try:
-            for path in files:
-                _ingest_file(path, index, settings, worker, progress, result)
-        finally:
-            worker.close()
+        # Parse the next file (in the worker process) while this one is embedded.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            try:
+                ahead = [pool.submit(_parse, job, settings, worker) for job in todo[:1]]
+                for n, job in enumerate(todo):
+                    parsed = ahead[n]
+                    if n + 1 < len(todo):
+                        ahead.append(pool.submit(_parse, todo[n + 1], settings, worker))
+                    _store(job, parsed, index, progress, result)
+            finally:
+                worker.close()
         if prune:
             for item in index.record.reports():
                 if not Path(item.report.path).exists():
@@ -136,51 +145,73 @@ def ingest(
     return result
 
 
-def _ingest_file(
-    path: Path,
-    index: Index,
-    settings: Settings,
-    worker: ParserWorker,
-    progress: IngestProgress,
-    result: IngestResult,
-) -> None:
-    doc = path.stem
+@dataclass(frozen=True)
+class _Job:
+    path: Path
+    sha256: str
+    known: bool  # an earlier version is indexed
+
+
+def _changed(
+    path: Path, index: Index, progress: IngestProgress, result: IngestResult
+) -> _Job | None:
+    """A job when ``path`` is new or changed; None when unchanged or unreadable."""
     try:
         sha = content_hash(path)
-        known = index.record.report(doc)
-        if known is not None and known.report.sha256 == sha:
-            if known.report.path != str(path):
-                index.record.update_path(doc, str(path))
-            result.unchanged.append(doc)
-            progress.file_done(path, "unchanged", 0)
-            return
-        progress.step(path, "parsing")
-        parsed = parse_document(
-            path,
-            sha256=sha,
-            password=settings.pdf_password,
-            timeout_s=settings.parse_timeout_s,
-            memory_mb=settings.parse_memory_mb,
-            worker=worker,
-        )
-        if not parsed.paragraphs:
-            raise DocumentError(str(path), "no paragraphs found: nothing to index")
-        progress.step(path, f"embedding {len(parsed.paragraphs)} paragraphs of")
-        vectors = index.embed(parsed)
-        progress.step(path, "storing")
-        index.replace(parsed, vectors)
-    except DocumentError as exc:
-        result.failed.append(exc)
-        progress.file_done(path, "failed", 0)
-        return
     except OSError as exc:
         result.failed.append(DocumentError(str(path), f"can't read: {exc.strerror}"))
         progress.file_done(path, "failed", 0)
+        return None
+    known = index.record.report(path.stem)
+    if known is not None and known.report.sha256 == sha:
+        if known.report.path != str(path):
+            index.record.update_path(path.stem, str(path))
+        result.unchanged.append(path.stem)
+        progress.file_done(path, "unchanged", 0)
+        return None
+    return _Job(path, sha, known is not None)
+
+
+def _parse(job: _Job, settings: Settings, worker: ParserWorker) -> ParsedDocument:
+    parsed = parse_document(
+        job.path,
+        sha256=job.sha256,
+        password=settings.pdf_password,
+        timeout_s=settings.parse_timeout_s,
+        memory_mb=settings.parse_memory_mb,
+        worker=worker,
+    )
+    if not parsed.paragraphs:
+        raise DocumentError(str(job.path), "no paragraphs found: nothing to index")
+    return parsed
+
+
+def _store(
+    job: _Job,
+    parsing: Future[ParsedDocument],
+    index: Index,
+    progress: IngestProgress,
+    result: IngestResult,
+) -> None:
+    progress.step(job.path, "parsing")
+    try:
+        parsed = parsing.result()
+    except DocumentError as exc:
+        result.failed.append(exc)
+        progress.file_done(job.path, "failed", 0)
         return
-    (result.updated if known else result.added).append(doc)
+    except OSError as exc:
+        result.failed.append(DocumentError(str(job.path), f"can't read: {exc.strerror}"))
+        progress.file_done(job.path, "failed", 0)
+        return
+    progress.step(job.path, f"embedding {len(parsed.paragraphs)} paragraphs of")
+    vectors = index.embed(parsed)
+    progress.step(job.path, "storing")
+    index.replace(parsed, vectors)
+    (result.updated if job.known else result.added).append(parsed.report.doc)
     result.paragraphs += len(parsed.paragraphs)
     result.pages += parsed.report.pages
-    progress.file_done(path, "updated" if known else "added", len(parsed.paragraphs))
+    progress.file_done(job.path, "updated" if job.known else "added", len(parsed.paragraphs))
 
 
 def remove(docs: Iterable[str], settings: Settings) -> tuple[list[str], list[str]]:
@@ -204,8 +235,6 @@ def rebuild(settings: Settings, *, reembed: bool = False) -> int:
             count = 0
             index.store.reset()
             for item in index.record.reports():
-                from pcc_assistant.types import ParsedDocument
-
                 parsed = ParsedDocument(
                     item.report, tuple(index.record.paragraphs(item.report.doc))
                 )

@@ -45,7 +45,7 @@ class SentenceTransformerEmbedder:
 
     dim = 384
 
-    def __init__(self, model_dir: str = "", batch_size: int = 32) -> None:
+    def __init__(self, model_dir: str = "", batch_size: int = 8) -> None:
         self._dir = Path(model_dir) if model_dir else None
         self.batch_size = batch_size
         self.name = (self._dir.name if self._dir else "all-MiniLM-L6-v2").replace(" ", "_")
