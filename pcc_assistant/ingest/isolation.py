@@ -64,17 +64,12 @@ class ParserWorker:
         self._proc: subprocess.Popen[bytes] | None = None
 
     def _start(self) -> subprocess.Popen[bytes]:
-        limit = self.memory_mb * 1024 * 1024
-
-        def limit_memory() -> None:
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
+        # The child limits its own memory: a preexec_fn is unsafe in a threaded parent.
         return subprocess.Popen(
-            [sys.executable, "-m", "pcc_assistant.ingest.isolation"],
+            [sys.executable, "-m", "pcc_assistant.ingest.isolation", str(self.memory_mb)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
-            preexec_fn=limit_memory,
         )
 
     def load(self, loader: Loader, path: Path, password: str) -> SourceText:
@@ -118,8 +113,10 @@ class ParserWorker:
             self._proc = None
 
 
-def _serve() -> None:
+def _serve(memory_mb: int) -> None:
     """The worker's loop: read (loader, path, password), answer (status, payload)."""
+    limit = memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing but framed answers on the pipe
     while True:
@@ -141,4 +138,4 @@ def _serve() -> None:
 
 
 if __name__ == "__main__":
-    _serve()
+    _serve(int(sys.argv[1]))
