@@ -265,7 +265,8 @@ def paragraphs(ctx: click.Context, doc: str, as_json: bool) -> None:
         return
     for p in items:
         pages = ("p." + ",".join(map(str, p.pages))) if p.pages else ""
-        click.echo(click.style(f"¶{p.label}", bold=True) + f"  {pages}  {p.section}")
+        mark = f"¶{p.label}" if p.label[:1].isdigit() else p.label
+        click.echo(click.style(mark, bold=True) + f"  {pages}  {p.section}")
         click.echo(p.text)
         click.echo()
 
