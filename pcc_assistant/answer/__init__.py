@@ -1,0 +1,1 @@
+"""Answering: evidence in, cited and verified claims out."""
