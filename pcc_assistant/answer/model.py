@@ -49,12 +49,13 @@ class Answer:
     retrieved: list[Evidence]
     note: str = ""  # e.g. why a generative answer was replaced by the extractive one
     timings_ms: dict[str, float] = field(default_factory=dict)
+    signals: dict[str, float] = field(default_factory=dict)  # what the refusal rule saw
 
     @property
     def text(self) -> str:
         if not self.answerable:
             return REFUSAL
-        return " ".join(c.text for c in self.claims)
+        return " ".join(c.text for c in self.claims if c.verified)
 
     def cited(self) -> list[Evidence]:
         """Evidence cited by verified claims, in order of first citation."""

@@ -1,16 +1,27 @@
 """Keyword (BM25) index beside the vectors: figures, acronyms and paragraph numbers are
-where embeddings alone fail. Rebuilt from the record whenever the record has changed."""
+where embeddings alone fail. Rebuilt from the record whenever the record has changed.
+
+Words are cut by :func:`pcc_assistant.terms.terms`, the same function the extractive
+answerer uses, and the index keeps each word's document frequency so the answerer can
+weigh a question's words without reading the corpus again.
+"""
 
 from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from pcc_assistant.terms import idf, terms
 from pcc_assistant.types import Paragraph
+
+
+FORMAT = 2  # bump when what is stored changes: an older index is then rebuilt
 
 
 @dataclass(frozen=True)
@@ -18,15 +29,6 @@ class KeywordHit:
     doc: str
     ordinal: int
     score: float
-
-
-def _stemmer() -> Any:
-    try:
-        import Stemmer
-
-        return Stemmer.Stemmer("english")
-    except ImportError:  # stemming helps recall but is not essential
-        return None
 
 
 def keyword_text(p: Paragraph) -> str:
@@ -38,62 +40,99 @@ class KeywordIndex:
         self.folder = folder
         self._model: Any = None
         self._keys: list[tuple[str, int]] = []
+        self._docs: np.ndarray = np.zeros(0, dtype=object)
+        self._df: dict[str, int] = {}
         self._version = -1
+        self._loaded = False
 
     def _stamp(self) -> Path:
         return self.folder / "pcc-keys.json"
 
-    def build(self, paragraphs: Sequence[Paragraph], version: int) -> None:
+    def build(self, paragraphs: Sequence[Paragraph], version: int, persist: bool = True) -> None:
+        """Index ``paragraphs``; ``persist=False`` (a reader finding the index stale, with no
+        right to write) keeps the result in memory only."""
         import bm25s
 
         keys = [(p.doc, p.ordinal) for p in paragraphs]
+        tokens = [terms(keyword_text(p)) for p in paragraphs]
+        df: dict[str, int] = {}
+        for toks in tokens:
+            for t in set(toks):
+                df[t] = df.get(t, 0) + 1
+        model = None
+        if paragraphs:
+            model = bm25s.BM25()
+            model.index(tokens, show_progress=False)
+        if not persist:
+            self._set(model, keys, df, version)
+            return
         tmp = self.folder.with_name(self.folder.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        if paragraphs:
-            tokens = bm25s.tokenize(
-                [keyword_text(p) for p in paragraphs],
-                stopwords="en",
-                stemmer=_stemmer(),
-                show_progress=False,
-            )
-            model = bm25s.BM25()
-            model.index(tokens, show_progress=False)
+        if model is not None:
             model.save(str(tmp))
-        else:
-            model = None
-        (tmp / "pcc-keys.json").write_text(json.dumps({"version": version, "keys": keys}))
+        (tmp / "pcc-keys.json").write_text(json.dumps({"version": version, "format": FORMAT, "keys": keys}))
+        (tmp / "pcc-df.json").write_text(json.dumps(df))
         shutil.rmtree(self.folder, ignore_errors=True)
         tmp.rename(self.folder)  # readers see the old index or the new, never half of one
-        self._model, self._keys, self._version = model, keys, version
+        self._set(model, keys, df, version)
+
+    def _set(
+        self, model: Any, keys: list[tuple[str, int]], df: dict[str, int], version: int
+    ) -> None:
+        self._model, self._keys, self._df, self._version = model, keys, df, version
+        self._docs = np.array([d for d, _ in keys], dtype=object)
+        self._loaded = True
 
     def version(self) -> int:
         if self._version < 0 and self._stamp().is_file():
-            self._version = int(json.loads(self._stamp().read_text())["version"])
+            stamp = json.loads(self._stamp().read_text())
+            if stamp.get("format") == FORMAT:
+                self._version = int(stamp["version"])
         return self._version
 
-    def _load(self) -> None:
-        if self._model is None and self._stamp().is_file():
-            import bm25s
-
-            stamp = json.loads(self._stamp().read_text())
-            self._keys = [(d, int(o)) for d, o in stamp["keys"]]
-            self._version = int(stamp["version"])
-            if self._keys:
-                self._model = bm25s.BM25.load(str(self.folder))
-
-    def search(self, query: str, k: int) -> list[KeywordHit]:
+    def load(self) -> None:
+        """Read the index from disk (again, if another process has rebuilt it)."""
         import bm25s
 
-        self._load()
+        if not self._stamp().is_file():
+            return
+        stamp = json.loads(self._stamp().read_text())
+        keys = [(d, int(o)) for d, o in stamp["keys"]]
+        df_path = self.folder / "pcc-df.json"
+        df = json.loads(df_path.read_text()) if df_path.is_file() else {}
+        model = bm25s.BM25.load(str(self.folder)) if keys else None
+        self._set(model, keys, df, int(stamp["version"]))
+
+    @property
+    def size(self) -> int:
+        if not self._loaded:
+            self.load()
+        return len(self._keys)
+
+    def weight(self, term: str) -> float:
+        """How much a (stemmed) word tells: its inverse document frequency."""
+        if not self._loaded:
+            self.load()
+        return idf(self._df.get(term, 0), max(len(self._keys), 1))
+
+    def search(
+        self, query: str, k: int, docs: Collection[str] | None = None
+    ) -> list[KeywordHit]:
+        """Best ``k`` paragraphs for ``query``, only from ``docs`` when given."""
+        if not self._loaded:
+            self.load()
         if self._model is None or not self._keys:
             return []
-        tokens = bm25s.tokenize([query], stopwords="en", stemmer=_stemmer(), show_progress=False)
-        if not tokens.vocab:
+        vocab = self._model.vocab_dict
+        tokens = [t for t in terms(query) if t in vocab]
+        if not tokens:
             return []
-        docs, scores = self._model.retrieve(tokens, k=min(k, len(self._keys)), show_progress=False)
-        return [
-            KeywordHit(*self._keys[int(i)], float(s))
-            for i, s in zip(docs[0], scores[0], strict=True)
-            if s > 0
-        ]
+        mask = None
+        if docs is not None:
+            mask = np.isin(self._docs, list(docs)).astype(np.float32)
+        scores = np.asarray(self._model.get_scores(tokens, weight_mask=mask))
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [KeywordHit(*self._keys[int(i)], float(scores[i])) for i in top if scores[i] > 0]

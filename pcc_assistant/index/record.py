@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +68,20 @@ def _report(row: sqlite3.Row) -> Report:
         path=row["path"],
         sha256=row["sha256"],
         pages=row["pages"],
+    )
+
+
+def _paragraph(r: sqlite3.Row) -> Paragraph:
+    return Paragraph(
+        doc=r["doc"],
+        ordinal=r["ordinal"],
+        label=r["label"],
+        kind=r["kind"],
+        pages=tuple(json.loads(r["pages"])),
+        section=r["section"],
+        text=r["text"],
+        start=r["start"],
+        end=r["end"],
     )
 
 
@@ -131,20 +145,26 @@ class Record:
             sql += " WHERE doc = ?"
             args = (doc,)
         rows = self._db.execute(sql + " ORDER BY doc, ordinal", args).fetchall()
-        return [
-            Paragraph(
-                doc=r["doc"],
-                ordinal=r["ordinal"],
-                label=r["label"],
-                kind=r["kind"],
-                pages=tuple(json.loads(r["pages"])),
-                section=r["section"],
-                text=r["text"],
-                start=r["start"],
-                end=r["end"],
-            )
-            for r in rows
-        ]
+        return [_paragraph(r) for r in rows]
+
+    def paragraphs_at(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], Paragraph]:
+        """The paragraphs at these (doc, ordinal) keys; keys no longer indexed are absent."""
+        found: dict[tuple[str, int], Paragraph] = {}
+        for doc, ordinal in keys:
+            row = self._db.execute(
+                "SELECT * FROM paragraphs WHERE doc = ? AND ordinal = ?", (doc, ordinal)
+            ).fetchone()
+            if row is not None:
+                found[(doc, ordinal)] = _paragraph(row)
+        return found
+
+    def neighbours(self, doc: str, ordinal: int) -> list[Paragraph]:
+        """The paragraph before and after, for context."""
+        rows = self._db.execute(
+            "SELECT * FROM paragraphs WHERE doc = ? AND ordinal IN (?, ?) ORDER BY ordinal",
+            (doc, ordinal - 1, ordinal + 1),
+        ).fetchall()
+        return [_paragraph(r) for r in rows]
 
     def vectors(self) -> Iterator[VectorRow]:
         for r in self._db.execute("SELECT * FROM vectors ORDER BY doc, ordinal, window"):

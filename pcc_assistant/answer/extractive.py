@@ -1,0 +1,192 @@
+"""The default answerer: the retrieved paragraphs' own sentences, chosen and cited.
+
+No model writes anything. Each sentence (or table row) of the best paragraphs is scored by
+how much of the question's weight it covers (rare words weigh more, as in BM25), with the
+paragraph's retrieval rank as a prior and a bonus for a figure when the question asks for
+one. Further sentences are added while they cover parts of the question the answer does
+not cover yet, so "When does X end, and what feeds into Y?" gets both halves. Text inside
+a paragraph is only ever matched and quoted, never obeyed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from pcc_assistant.answer.model import Claim, Evidence
+from pcc_assistant.answer.sentences import Unit, figures, flatten, units
+from pcc_assistant.terms import terms
+
+_WANTS_FIGURE = re.compile(
+    r"\b(how many|how much|what (?:percentage|proportion|share|number|figure|rate|level|"
+    r"score|value)|percentage|per ?cent|proportion|rate|number of|increase|decrease|rise|"
+    r"fall|change|changed|compare|compared|higher|lower|how long|average|median|results?)\b|%",
+    re.IGNORECASE,
+)
+_WANTS_DATE = re.compile(r"\b(when|what (?:date|year|month)|since when|which year)\b", re.I)
+_DATE = re.compile(
+    r"\b(?:January|February|March|April|May|June|July|August|September|October|November|"
+    r"December)\b|\b(?:19|20)\d\d\b"
+)
+_DEFINITION = re.compile(
+    r"^\s*what (?:is|are|does) (?:the |an? )?([A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*)"
+    r"(?:\s+(?:stand for|mean|do))?\s*\??\s*$"
+)
+_ANAPHORA = re.compile(
+    r"^(?:This|These|That|Those|It|They|Their|Its|Such|However|Additionally|Further|"
+    r"Furthermore|Also|In addition|As a result|Underlying this|But)\b"
+)
+_ACRONYM = re.compile(r"((?:[A-Z][\w'-]*[\s,]+(?:(?:and|of|for|the|&)\s+)*){1,8})\(([A-Z]{2,})\)")
+_PARAGRAPHS_READ = 6
+_MAX_CLAIMS = 4
+_MIN_GAIN = 0.15  # share of the question's weight a further sentence must add
+
+
+@dataclass(frozen=True)
+class Scored:
+    evidence: Evidence
+    unit: Unit
+    index: int  # position of the unit in its paragraph
+    score: float
+    coverage: float  # share of the question's weight in the unit itself
+    context: float  # ... in the unit, its paragraph, section headings and report name
+    words: frozenset[str]  # the unit's terms, with its acronyms spelled out
+
+
+@dataclass(frozen=True)
+class Extract:
+    claims: list[Claim]
+    best: Scored | None
+    wants_figure: bool
+
+
+def _share(q: dict[str, float], words: set[str] | frozenset[str]) -> float:
+    total = sum(q.values())
+    return sum(w for t, w in q.items() if t in words) / total if total else 0.0
+
+
+def acronyms(texts: Sequence[str]) -> dict[str, set[str]]:
+    """``MSHT`` -> the terms of "Modern Slavery and Human Trafficking", from "... (MSHT)"."""
+    found: dict[str, set[str]] = {}
+    for text in texts:
+        for m in _ACRONYM.finditer(flatten(text)):
+            words = m.group(1).split()
+            initials = m.group(2)
+            # Keep the last words whose initials spell the acronym, where they do.
+            caps = [w for w in words if w[:1].isupper()]
+            if len(caps) >= len(initials):
+                words = caps[-len(initials) :]
+            found.setdefault(initials.lower(), set()).update(terms(" ".join(words)))
+    return found
+
+
+def _unit_words(u: Unit, expand: dict[str, set[str]]) -> frozenset[str]:
+    words = set(terms(u.text if u.kind == "row" else u.body))
+    for w in list(words):
+        words |= expand.get(w, set())
+    return frozenset(words)
+
+
+def score_units(
+    question: str, evidence: Sequence[Evidence], weight: Callable[[str], float]
+) -> tuple[list[Scored], dict[str, float], bool]:
+    q = {t: weight(t) for t in set(terms(question))}
+    wants_figure = bool(_WANTS_FIGURE.search(question))
+    wants_date = bool(_WANTS_DATE.search(question))
+    asked_figures = figures(question)
+    definition = _DEFINITION.match(question)
+    defined = definition.group(1) if definition else ""
+    read = evidence[:_PARAGRAPHS_READ]
+    expand = acronyms([e.paragraph.text for e in evidence])
+    scored: list[Scored] = []
+    for rank, e in enumerate(read):
+        p = e.paragraph
+        around = set(terms(f"{p.section} {p.label} {e.report.title} {e.report.organisation}"))
+        para_words = set(terms(flatten(p.text))) | around
+        for w in list(para_words):
+            para_words |= expand.get(w, set())
+        prior = 1.0 / (1.0 + 0.5 * rank)
+        for i, u in enumerate(units(p)):
+            words = _unit_words(u, expand)
+            cov = _share(q, words)
+            context = _share(q, words | para_words)
+            score = 0.55 * cov + 0.25 * context + 0.2 * prior
+            if wants_figure:
+                score += 0.12 if figures(u.body) - asked_figures else -0.08
+            if wants_date and _DATE.search(u.body):
+                score += 0.1
+            if defined and re.search(
+                rf"{re.escape(defined)}\s*\(|\({re.escape(defined)}\)|{re.escape(defined)}"
+                r"\s+(?:stands for|is|are|means)\b",
+                u.body,
+            ):
+                score += 0.3
+            if len(u.body) < 25:
+                score -= 0.1  # a fragment answers little
+            scored.append(Scored(e, u, i, score, cov, context, words | frozenset(around)))
+    scored.sort(key=lambda s: -s.score)
+    return scored, q, wants_figure
+
+
+def _with_context(best: Scored, scored: list[Scored]) -> list[Scored]:
+    """A sentence with the sentences it leans on or that carry it on.
+
+    "This is lower than..." needs the sentence before; a sentence followed by "This is an
+    App..." or "However, ... suspended" is finished by the one after.
+    """
+    if best.unit.kind != "sentence":
+        return [best]
+    same = {s.index: s for s in scored if s.evidence is best.evidence}
+    chosen = [best]
+    if best.index > 0 and _ANAPHORA.match(best.unit.body) and best.index - 1 in same:
+        chosen.insert(0, same[best.index - 1])
+    nxt = same.get(best.index + 1)
+    if nxt is not None and (_ANAPHORA.match(nxt.unit.body) or best.unit.body.endswith(":")):
+        chosen.append(nxt)
+    return chosen
+
+
+def extract(
+    question: str,
+    evidence: Sequence[Evidence],
+    weight: Callable[[str], float],
+    cross_report: bool = False,
+) -> Extract:
+    """The sentences that answer ``question``, each citing its paragraph."""
+    scored, q, wants_figure = score_units(question, evidence, weight)
+    if not scored:
+        return Extract([], None, wants_figure)
+    best = scored[0]
+    chosen = _with_context(best, scored)
+
+    def taken(s: Scored) -> bool:
+        return any(s.evidence is c.evidence and s.index == c.index for c in chosen)
+
+    docs = {best.evidence.paragraph.doc}
+    while len(chosen) < _MAX_CLAIMS:
+        covered = frozenset().union(*(c.words for c in chosen))
+        pick: Scored | None = None
+        pick_value = 0.0
+        for s in scored[:40]:
+            if taken(s) or s.score < 0.5 * best.score:
+                continue
+            if s.unit.kind == "row" and any(c.evidence is s.evidence for c in chosen):
+                continue  # one row of a table answers; more rows are noise
+            gain = _share(q, s.words - covered)
+            other = cross_report and s.evidence.paragraph.doc not in docs
+            if gain < _MIN_GAIN and not (other and s.score >= 0.6 * best.score):
+                continue
+            value = s.score + gain + (0.5 if other else 0.0)
+            if value > pick_value:
+                pick, pick_value = s, value
+        if pick is None:
+            break
+        chosen.extend(c for c in _with_context(pick, scored) if not taken(c))
+        docs.add(pick.evidence.paragraph.doc)
+    chosen = chosen[: _MAX_CLAIMS + 1]
+    order = {e.marker: i for i, e in enumerate(evidence)}
+    first = best.evidence.marker
+    chosen.sort(key=lambda s: (s.evidence.marker != first, order[s.evidence.marker], s.index))
+    claims = [Claim(s.unit.text, (s.evidence.marker,), True, "", (s.unit.body,)) for s in chosen]
+    return Extract(claims, best, wants_figure)

@@ -1,0 +1,118 @@
+"""Sentences, table rows and figures: the pieces answers are made of and checked against."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from pcc_assistant.types import Paragraph
+
+_ABBREV = re.compile(
+    r"\b(?:e\.g|i\.e|etc|excl|incl|approx|no|nos|vs|cf|dr|mr|mrs|ms|st|fig|para|paras|"
+    r"ch|sec|p|pp|op|ltd|co|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\.$",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’')\]]*\s+(?=[\"“‘(\[]?[A-Z0-9*])")
+_LEADING_LABEL = re.compile(r"^\s*(?:[-•▪●]\s+)?(?:\d+(?:\.\d+)*\.?\s+)")
+_NUMBER = re.compile(
+    r"(?<![\w.])[-−–]?(?:£|\$|€)?\d+(?:,\d{3})*(?:\.\d+)?(?:\s?(?:%|per\s?cent|percent))?"
+    r"(?:st|nd|rd|th)?(?![\w])",
+    re.IGNORECASE,
+)
+_QUOTED_LEAD = re.compile(r"^(\*?['‘][^\n]*?['’]\*?)\s+(?=[A-Z])")
+_NUMERIC_ROW = re.compile(r"(?:\s[-−–]?\d[\d,]*(?:\.\d+)?%?){2,}\s*$")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A sentence of a paragraph, or a row of a table with what it needs to be read."""
+
+    text: str  # as shown in an answer: verbatim from the paragraph (rows carry headings)
+    body: str  # the sentence or row alone, for matching the question against
+    kind: str  # "sentence" or "row"
+
+
+def fold(text: str) -> str:
+    """For containment checks: NFKC, lower case, no whitespace at all, one kind of dash."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
+    text = re.sub(r"[‐-―−]", "-", text)
+    return re.sub(r"\s+", "", text)
+
+
+def flatten(text: str) -> str:
+    """A paragraph's lines as running text (a PDF's line breaks are not the author's)."""
+    text = re.sub(r"(\w)-\n(\w)", r"\1-\2", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def figures(text: str) -> set[str]:
+    """Numbers, percentages and amounts in ``text``, in one normal form: ``19%``, ``2.9``."""
+    found = set()
+    for m in _NUMBER.finditer(unicodedata.normalize("NFKC", text)):
+        value = m.group(0).replace(",", "").replace("−", "-").replace("–", "-")
+        value = re.sub(r"\s?(?:per\s?cent|percent)$", "%", value, flags=re.IGNORECASE)
+        value = re.sub(r"(?<=\d)(?:st|nd|rd|th)$", "", value, flags=re.IGNORECASE)
+        value = value.replace(" ", "").lstrip("-")
+        found.add(value.lower())
+    return found
+
+
+def split_sentences(text: str) -> list[str]:
+    out: list[str] = []
+    pending = ""
+    for piece in _SENTENCE_END.split(text):
+        piece = (pending + " " + piece).strip() if pending else piece.strip()
+        if _ABBREV.search(piece):
+            pending = piece
+            continue
+        pending = ""
+        if piece:
+            out.append(piece)
+    if pending:
+        out.append(pending)
+    return out
+
+
+def _is_heading(line: str) -> bool:
+    """A short first line with no sentence end: the paragraph's own heading."""
+    s = line.strip()
+    return bool(s) and len(s) < 70 and not s.endswith((".", ":", ";", ",")) and (
+        bool(re.match(r"^\d+(\.\d+)+\s", s)) or s.istitle()
+    )
+
+
+def units(p: Paragraph) -> list[Unit]:
+    if p.kind == "table":
+        return table_units(p)
+    lines = p.text.split("\n")
+    if len(lines) > 1 and _is_heading(lines[0]):
+        lines = lines[1:]
+    text = flatten("\n".join(lines))
+    text = _LEADING_LABEL.sub("", text, count=1)
+    out: list[Unit] = []
+    # A quoted objective leading the paragraph ("*'Ensure that ...'*") is its own unit.
+    m = _QUOTED_LEAD.match(text)
+    if m:
+        out.append(Unit(m.group(1).strip(), m.group(1).strip(), "sentence"))
+        text = text[m.end() :]
+    out.extend(Unit(s, s, "sentence") for s in split_sentences(text) if len(s) > 2)
+    return out
+
+
+def table_units(p: Paragraph) -> list[Unit]:
+    """Each data row, shown with the table's caption and column headings."""
+    lines = [ln.strip() for ln in p.text.split("\n") if ln.strip()]
+    rows = [i for i, ln in enumerate(lines) if _NUMERIC_ROW.search(" " + ln)
+            and re.search(r"[A-Za-z]", ln)]
+    if not rows:
+        return [Unit(s, s, "sentence") for s in split_sentences(flatten(p.text))]
+    first = rows[0]
+    header = lines[first - 1] if first >= 1 else ""
+    title = " ".join(lines[: max(first - 1, 0)])
+    caption = next((ln for ln in lines[rows[-1] + 1 :] if ln.lower().startswith("figure")), "")
+    context = flatten(title or caption)
+    if header:
+        context = f"{context} (columns: {header})" if context else f"columns: {header}"
+    return [Unit(f"{context}: {lines[i]}" if context else lines[i], lines[i], "row") for i in rows]
