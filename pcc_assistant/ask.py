@@ -14,7 +14,6 @@ from dataclasses import asdict, replace
 from pcc_assistant.answer.extractive import extract
 from pcc_assistant.answer.model import Answer, Claim
 from pcc_assistant.answer.refusal import Signals, Thresholds, calibrated
-from pcc_assistant.answer.sentences import figures
 from pcc_assistant.answer.verify import NOT_IN_REPORTS, parse_claims, verify
 from pcc_assistant.config import Settings
 from pcc_assistant.errors import PccError
@@ -110,7 +109,7 @@ class Assistant:
             similarity=retrieval.best_similarity,
             coverage=best.coverage,
             context=best.context,
-            figure_missing=found.wants_figure and not figures(best.unit.body),
+            figure_missing=found.figure_missing,
         )
         seen = {k: float(v) for k, v in asdict(signals).items()}
         if self.thresholds.refuse(signals):

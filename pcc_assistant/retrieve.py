@@ -41,8 +41,8 @@ _NAMED_DATE = re.compile(
     re.IGNORECASE,
 )
 _CROSS = re.compile(
-    r"\b(both|two forces|each force|each report|the forces|compare[sd]?|comparison|"
-    r"differ|difference|between the (?:two|reports|forces)|all (?:the )?reports)\b",
+    r"\b(both|two forces|each force|each report|the forces|either force|"
+    r"between the (?:two|reports|forces)|all (?:the )?reports)\b",
     re.IGNORECASE,
 )
 # Words in titles and organisations that don't tell one report from another.
@@ -189,7 +189,8 @@ class Retriever:
         }
         fused = _fuse(dense, keyword)
         ranked = sorted(fused, key=lambda key: -fused[key])
-        cross = bool(_CROSS.search(question)) and len(docs) > 1
+        places = {r.organisation for r in allowed if _name_words(r) & _words(question)}
+        cross = len(docs) > 1 and (bool(_CROSS.search(question)) or len(places) > 1)
         chosen = _diverse(ranked, k, cross)
         paragraphs = self.index.record.paragraphs_at(chosen)
         evidence = []

@@ -20,6 +20,8 @@ _QUESTION_WORDS = {
     "the", "this", "that", "these", "those", "its", "their", "our", "your", "his", "her",
     "from", "with", "than", "then", "also", "so", "up", "out", "over", "per", "all", "each",
     "both", "two", "one", "use", "used", "currently", "latest", "describe", "explain",
+    "got", "get", "getting", "happen", "happened", "happening", "show", "shows", "showed",
+    "expect", "expected", "like", "now", "far", "doing", "done", "whether", "kind", "sort",
 }
 
 

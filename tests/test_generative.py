@@ -264,9 +264,13 @@ def test_server_that_never_answers_times_out() -> None:
 
 
 @pytest.mark.slow
-def test_server_stops_and_says_so(tiny_model: Path) -> None:
+def test_prompt_too_long_then_stop(tiny_model: Path) -> None:
     server = LocalServer().start(tiny_model, threads=1, n_ctx=512)
     assert server.base_url.startswith("http://127.0.0.1:")
+    long = [evidence(i, "x" * 300) for i in range(1, 4)]  # one token per byte: > 512
+    settings = Settings(llm_base_url=server.base_url, llm_model="tiny")
+    with pytest.raises(BackendError, match=r"can't take a prompt this long .*fewer paragraphs"):
+        generate("q", long, settings, "openai")
     server.stop()
     assert not server.running
     with pytest.raises(BackendError, match="not running"):

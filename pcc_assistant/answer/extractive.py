@@ -30,17 +30,79 @@ _DATE = re.compile(
     r"December)\b|\b(?:19|20)\d\d\b"
 )
 _DEFINITION = re.compile(
-    r"^\s*what (?:is|are|does) (?:the |an? )?([A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*)"
-    r"(?:\s+(?:stand for|mean|do))?\s*\??\s*$"
+    r"^\s*(?i:what)\s+(?i:is|are|does)\s+(?:the\s+|an?\s+)?([A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*)"
+    r"(?:\s+(?i:stand for|mean|do))?\s*\??\s*$"
 )
+# What kind of figure a question asks for, and what a sentence must hold to give one.
+_ASKS = (
+    ("percent", re.compile(r"\b(?:what|which) (?:percentage|proportion|share)\b|\bby what "
+                           r"percentage\b|\bper ?cent\b|\bpercentage of\b", re.I)),
+    ("money", re.compile(r"\bhow much\b.*\b(?:spend|spent|cost|costs|budget|value|worth|"
+                         r"pay|paid|price)\b|\b(?:budget|value of|cost of)\b", re.I)),
+    ("duration", re.compile(r"\bhow long\b|\b(?:waiting|wait|response) times?\b", re.I)),
+    ("count", re.compile(r"\bhow many\b", re.I)),
+    ("number", re.compile(r"\bby how much\b|\bwhat (?:was|were)\b.*\b(?:rate|score|number|"
+                          r"level|figure|target|total)\b|\bwhat is\b[^?]*'s\b[^?]*\b(?:rate|"
+                          r"score|number|level|target|total)\b", re.I)),
+)
+_NUMBER_WORDS = (r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+                 r"twenty|thirty|forty|fifty|hundred|dozen|half|third|quarter)\b")
+_GIVES = {
+    "percent": re.compile(r"\d\s?%|\bper ?cent\b|\bpercent\b", re.I),
+    "money": re.compile(r"[£$€]\s?\d|\d\s?(?:million|billion|bn|m|k)\b", re.I),
+    "duration": re.compile(rf"(?:\d|{_NUMBER_WORDS})\s*(?:seconds?|minutes?|mins?|hours?|"
+                           r"days?|weeks?|months?|years?)\b|\b(?:until|to|till|by)\s+"
+                           r"(?:\w+\s+)?(?:19|20)\d\d\b", re.I),
+    "count": re.compile(rf"(?<!Figure )(?<!Table )(?:\b(?!(?:19|20)\d\d\b)\d[\d,]*(?:\.\d+)?"
+                        rf"|{_NUMBER_WORDS})(?![\d.,]?\d)(?!\s?%|\s?per ?cent|st\b|nd\b|rd\b|"
+                        r"th\b|\s+(?:months?|years?|weeks?|days?|hours?)\b)", re.I),
+    "number": re.compile(r"(?<!Figure )(?<!Table )\b(?!(?:19|20)\d\d\b)\d[\d,.]*", re.I),
+}
+
+
+def asked_figure(question: str) -> str:
+    """``percent``, ``money``, ``duration``, ``count``, ``number`` or ``""``."""
+    return next((kind for kind, pattern in _ASKS if pattern.search(question)), "")
+
+
+_HOW_MANY = re.compile(r"\bhow many\s+((?:[\w'-]+\s+){0,3}?[\w'-]+?)\s+(?:does|did|do|were|was|"
+                       r"is|are|has|have|had|will|would|can|could|work|in|on|at|of)\b", re.I)
+
+
+def gives_figure(kind: str, text: str, question: str = "") -> bool:
+    """Whether ``text`` holds the kind of figure asked for (not one the question gave).
+
+    A count must count the thing asked about: "How many nurses..." is not answered by
+    "31% of calls", "12 months" or "one of only 7 forces".
+    """
+    if not kind:
+        return True
+    counted: set[str] = set()
+    if kind == "count":
+        m = _HOW_MANY.search(question)
+        counted = set(terms(m.group(1))) - {"time", "peopl"} if m else set()
+    asked = question.lower().split()
+    for f in _GIVES[kind].finditer(text):
+        if f.group(0).strip().lower() in asked:
+            continue
+        if counted:  # the thing counted is named just after the number, or not long before
+            after = set(terms(" ".join(text[f.end() :].split()[:4])))
+            before = set(terms(" ".join(text[: f.start()].split()[-20:])))
+            if not counted & (after | before):
+                continue
+        return True
+    return False
+
+
 _ANAPHORA = re.compile(
     r"^(?:This|These|That|Those|It|They|Their|Its|Such|However|Additionally|Further|"
     r"Furthermore|Also|In addition|As a result|Underlying this|But)\b"
 )
-_ACRONYM = re.compile(r"((?:[A-Z][\w'-]*[\s,]+(?:(?:and|of|for|the|&)\s+)*){1,8})\(([A-Z]{2,})\)")
-_PARAGRAPHS_READ = 6
+_ACRONYM = re.compile(r"((?:[A-Z][\w'-]*[\s,]+(?:(?:and|of|for|the|&)\s+)*){1,8})\(([A-Z]{2,})s?\)")
+_PARAGRAPHS_READ = 8
+W_COVER, W_CONTEXT, W_PRIOR, W_FIGURE = 0.55, 0.25, 0.2, 0.12
 _MAX_CLAIMS = 4
-_MIN_GAIN = 0.15  # share of the question's weight a further sentence must add
+_MIN_GAIN = 0.1  # share of the question's weight a further sentence must add
 
 
 @dataclass(frozen=True)
@@ -59,6 +121,7 @@ class Extract:
     claims: list[Claim]
     best: Scored | None
     wants_figure: bool
+    figure_missing: bool = False  # a figure of the kind asked for is in no chosen sentence
 
 
 def _share(q: dict[str, float], words: set[str] | frozenset[str]) -> float:
@@ -81,8 +144,29 @@ def acronyms(texts: Sequence[str]) -> dict[str, set[str]]:
     return found
 
 
+_CAPS = re.compile(r"\b([A-Z]{2,6})s?\b")
+
+
+def initialisms(question: str) -> dict[str, set[str]]:
+    """``spo`` -> terms of "Stalking Protection Orders" when the question says it in full:
+    a report often spells a name out once and abbreviates it after (or the other way)."""
+    words = re.findall(r"[A-Za-z][\w'-]*", question)
+    found: dict[str, set[str]] = {}
+    for n in range(2, 7):
+        for i in range(len(words) - n + 1):
+            run = words[i : i + n]
+            if all(w[0].isupper() for w in run):
+                found.setdefault("".join(w[0] for w in run).lower(), set()).update(
+                    terms(" ".join(run))
+                )
+    return found
+
+
 def _unit_words(u: Unit, expand: dict[str, set[str]]) -> frozenset[str]:
-    words = set(terms(u.text if u.kind == "row" else u.body))
+    text = u.text if u.kind == "row" else u.body
+    words = set(terms(text))
+    for caps in _CAPS.findall(text):
+        words |= expand.get(caps.lower(), set())
     for w in list(words):
         words |= expand.get(w, set())
     return frozenset(words)
@@ -95,10 +179,13 @@ def score_units(
     wants_figure = bool(_WANTS_FIGURE.search(question))
     wants_date = bool(_WANTS_DATE.search(question))
     asked_figures = figures(question)
+    kind = asked_figure(question)
     definition = _DEFINITION.match(question)
     defined = definition.group(1) if definition else ""
     read = evidence[:_PARAGRAPHS_READ]
     expand = acronyms([e.paragraph.text for e in evidence])
+    for short, long in initialisms(question).items():
+        expand.setdefault(short, set()).update(long)
     scored: list[Scored] = []
     for rank, e in enumerate(read):
         p = e.paragraph
@@ -111,25 +198,28 @@ def score_units(
             words = _unit_words(u, expand)
             cov = _share(q, words)
             context = _share(q, words | para_words)
-            score = 0.55 * cov + 0.25 * context + 0.2 * prior
-            if wants_figure:
-                score += 0.12 if figures(u.body) - asked_figures else -0.08
+            density = sum(1 for t in q if t in words) / max(len(words), 8)
+            score = W_COVER * cov + W_CONTEXT * context + W_PRIOR * prior + 0.05 * density
+            if kind:
+                score += W_FIGURE if gives_figure(kind, u.body, question) else -W_FIGURE
+            elif wants_figure:
+                score += W_FIGURE / 2 if figures(u.body) - asked_figures else 0.0
             if wants_date and _DATE.search(u.body):
                 score += 0.1
             if defined and re.search(
                 rf"{re.escape(defined)}\s*\(|\({re.escape(defined)}\)|{re.escape(defined)}"
-                r"\s+(?:stands for|is|are|means)\b",
+                r"\s+(?:stands for|means|is an?|is the|are)\b",
                 u.body,
             ):
                 score += 0.3
-            if len(u.body) < 25:
+            if u.kind == "sentence" and len(u.body) < 25:
                 score -= 0.1  # a fragment answers little
             scored.append(Scored(e, u, i, score, cov, context, words | frozenset(around)))
     scored.sort(key=lambda s: -s.score)
     return scored, q, wants_figure
 
 
-def _with_context(best: Scored, scored: list[Scored]) -> list[Scored]:
+def _with_context(best: Scored, scored: list[Scored], after: bool = True) -> list[Scored]:
     """A sentence with the sentences it leans on or that carry it on.
 
     "This is lower than..." needs the sentence before; a sentence followed by "This is an
@@ -141,7 +231,7 @@ def _with_context(best: Scored, scored: list[Scored]) -> list[Scored]:
     chosen = [best]
     if best.index > 0 and _ANAPHORA.match(best.unit.body) and best.index - 1 in same:
         chosen.insert(0, same[best.index - 1])
-    nxt = same.get(best.index + 1)
+    nxt = same.get(best.index + 1) if after else None
     if nxt is not None and (_ANAPHORA.match(nxt.unit.body) or best.unit.body.endswith(":")):
         chosen.append(nxt)
     return chosen
@@ -175,18 +265,21 @@ def extract(
                 continue  # one row of a table answers; more rows are noise
             gain = _share(q, s.words - covered)
             other = cross_report and s.evidence.paragraph.doc not in docs
-            if gain < _MIN_GAIN and not (other and s.score >= 0.6 * best.score):
+            tie = s.score >= 0.95 * best.score and s.coverage >= 0.6  # as good: say both
+            if gain < _MIN_GAIN and not tie and not (other and s.score >= 0.6 * best.score):
                 continue
             value = s.score + gain + (0.5 if other else 0.0)
             if value > pick_value:
                 pick, pick_value = s, value
         if pick is None:
             break
-        chosen.extend(c for c in _with_context(pick, scored) if not taken(c))
+        chosen.extend(c for c in _with_context(pick, scored, after=False) if not taken(c))
         docs.add(pick.evidence.paragraph.doc)
     chosen = chosen[: _MAX_CLAIMS + 1]
     order = {e.marker: i for i, e in enumerate(evidence)}
     first = best.evidence.marker
     chosen.sort(key=lambda s: (s.evidence.marker != first, order[s.evidence.marker], s.index))
     claims = [Claim(s.unit.text, (s.evidence.marker,), True, "", (s.unit.body,)) for s in chosen]
-    return Extract(claims, best, wants_figure)
+    kind = asked_figure(question)
+    missing = not any(gives_figure(kind, s.unit.body, question) for s in chosen)
+    return Extract(claims, best, wants_figure, missing)

@@ -308,7 +308,13 @@ def _status_error(backend: str, url: str, model: str, status: int, detail: str) 
             else "check PCC_LLM_MODEL against the server's /v1/models and that the URL ends in /v1"
         )
         return BackendError(f"{where} has no model {model!r} (404): {fix}")
-    return BackendError(f"{where} failed ({status}: {_one_line(detail)}): check the server's log")
+    detail = _one_line(re.sub(r"^Error code: \d+ - ", "", str(detail)))
+    if status == 400 and "context" in detail.lower():
+        return BackendError(
+            f"{where} can't take a prompt this long ({detail}): use a model with a longer "
+            "context or retrieve fewer paragraphs"
+        )
+    return BackendError(f"{where} failed ({status}: {detail}): check the server's log")
 
 
 def _timeout_error(backend: str, url: str, settings: Settings) -> BackendError:

@@ -21,6 +21,7 @@ _NUMBER = re.compile(
     re.IGNORECASE,
 )
 _QUOTED_LEAD = re.compile(r"^(\*?['‘][^\n]*?['’]\*?)\s+(?=[A-Z])")
+_LIST_ITEM = re.compile(r"(?:^|\n|\s)[-•▪●]\s+(?=\S)")
 _NUMERIC_ROW = re.compile(r"(?:\s[-−–]?\d[\d,]*(?:\.\d+)?%?){2,}\s*$")
 
 
@@ -89,15 +90,17 @@ def units(p: Paragraph) -> list[Unit]:
     lines = p.text.split("\n")
     if len(lines) > 1 and _is_heading(lines[0]):
         lines = lines[1:]
-    text = flatten("\n".join(lines))
-    text = _LEADING_LABEL.sub("", text, count=1)
+    text = _LEADING_LABEL.sub("", "\n".join(lines).lstrip(), count=1)
     out: list[Unit] = []
     # A quoted objective leading the paragraph ("*'Ensure that ...'*") is its own unit.
-    m = _QUOTED_LEAD.match(text)
+    m = _QUOTED_LEAD.match(flatten(text))
     if m:
         out.append(Unit(m.group(1).strip(), m.group(1).strip(), "sentence"))
-        text = text[m.end() :]
-    out.extend(Unit(s, s, "sentence") for s in split_sentences(text) if len(s) > 2)
+        text = flatten(text)[m.end() :]
+    # Items of a list ("- the SARC, which offers ...") are read one by one.
+    for item in _LIST_ITEM.split(text):
+        item = flatten(item)
+        out.extend(Unit(s, s, "sentence") for s in split_sentences(item) if len(s) > 2)
     return out
 
 
