@@ -26,7 +26,7 @@ from pcc_assistant.evaluate import load_questions, score  # noqa: E402
 
 
 def collect(index: Path, questions: Path) -> list[dict[str, object]]:
-    never = Thresholds(-1.0, -1.0, -1.0, False)
+    never = Thresholds(-1.0, -1.0, -1.0, False, False)
     assistant = Assistant(load_settings(index_dir=index), thresholds=never)
     rows = []
     for q in load_questions(questions).questions:
@@ -49,7 +49,7 @@ def evaluate(rows: list[dict[str, object]], t: Thresholds) -> dict[str, float]:
         if not sig:
             return True
         return t.refuse(Signals(sig["similarity"], sig["coverage"], sig["context"],
-                                bool(sig["figure_missing"])))
+                                bool(sig["figure_missing"]), bool(sig["name_missing"])))
 
     return {
         "answerable_refused": sum(refused(r) for r in ans) / len(ans),
@@ -72,10 +72,11 @@ def main() -> None:
         [x / 100 for x in range(0, 81, 5)],
         [x / 100 for x in range(0, 101, 5)],
         [False, True],
+        [False, True],
     )
     best: tuple[tuple[float, float], Thresholds, dict[str, float]] | None = None
-    for sim, cov, ctx, fig in grid:
-        t = Thresholds(sim, cov, ctx, fig)
+    for sim, cov, ctx, fig, name in grid:
+        t = Thresholds(sim, cov, ctx, fig, name)
         m = evaluate(rows, t)
         if m["answerable_refused"] > 0.05:
             continue

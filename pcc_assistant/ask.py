@@ -110,6 +110,7 @@ class Assistant:
             coverage=best.coverage,
             context=best.context,
             figure_missing=found.figure_missing,
+            name_missing=found.name_missing,
         )
         seen = {k: float(v) for k, v in asdict(signals).items()}
         if self.thresholds.refuse(signals):

@@ -46,16 +46,28 @@ def _stemmer() -> Any:
         return None
 
 
+# Reports say the same movement in many words; a question uses one of them.
+_SAME = {
+    "increas": "rise", "rose": "rise", "risen": "rise", "grow": "rise", "grown": "rise",
+    "growth": "rise", "up": "rise",
+    "fell": "fall", "fallen": "fall", "decreas": "fall", "declin": "fall", "drop": "fall",
+    "reduct": "fall", "reduc": "fall", "down": "fall",
+}
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
+
+
 def words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
+    return _WORD.findall(_THOUSANDS.sub("", text.lower()))
 
 
 def terms(text: str) -> list[str]:
-    """Stemmed content words of ``text``, in order, repeats kept."""
+    """Stemmed content words of ``text``, in order, repeats kept; "1,000" is "1000", and
+    words for the same movement ("increased", "rose") are one term."""
     stop = _stopwords()
     kept = [w for w in words(text) if w not in stop]
     stem = _stemmer()
-    return list(stem.stemWords(kept)) if stem is not None else kept
+    stems = list(stem.stemWords(kept)) if stem is not None else kept
+    return [_SAME.get(t, t) for t in stems]
 
 
 def document_frequencies(texts: Iterable[str]) -> dict[str, int]:

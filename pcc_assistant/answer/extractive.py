@@ -80,15 +80,16 @@ def gives_figure(kind: str, text: str, question: str = "") -> bool:
     counted: set[str] = set()
     if kind == "count":
         m = _HOW_MANY.search(question)
-        counted = set(terms(m.group(1))) - {"time", "peopl"} if m else set()
+        phrase = re.split(r"\s+(?:a|per|each|every)\s+", m.group(1))[0] if m else ""
+        counted = set(terms(phrase)) - {"time"}
     asked = question.lower().split()
     for f in _GIVES[kind].finditer(text):
         if f.group(0).strip().lower() in asked:
             continue
         if counted:  # the thing counted is named just after the number, or not long before
             after = set(terms(" ".join(text[f.end() :].split()[:4])))
-            before = set(terms(" ".join(text[: f.start()].split()[-20:])))
-            if not counted & (after | before):
+            before = set(terms(" ".join(text[: f.start()].split()[-25:])))
+            if not counted <= (after | before):
                 continue
         return True
     return False
@@ -116,12 +117,28 @@ class Scored:
     words: frozenset[str]  # the unit's terms, with its acronyms spelled out
 
 
+_NAME = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][A-Za-z0-9-]*[A-Za-z0-9])")
+
+
+def names(question: str) -> set[str]:
+    """Capitalised words inside the question (places, bodies, schemes): ``Cleveland``."""
+    first = question.split(maxsplit=1)[0] if question.split() else ""
+    found = {m.group(1) for m in _NAME.finditer(question) if m.group(1) != first}
+    return {n for n in found if n.lower() not in _stop_names()}
+
+
+def _stop_names() -> set[str]:
+    return {"i", "what", "which", "how", "who", "when", "where", "why", "is", "are", "does",
+            "did", "the", "a", "an", "in", "of", "and", "police", "crime", "report"}
+
+
 @dataclass(frozen=True)
 class Extract:
     claims: list[Claim]
     best: Scored | None
     wants_figure: bool
     figure_missing: bool = False  # a figure of the kind asked for is in no chosen sentence
+    name_missing: bool = False  # a name the question gives is nowhere near the answer
 
 
 def _share(q: dict[str, float], words: set[str] | frozenset[str]) -> float:
@@ -282,4 +299,10 @@ def extract(
     claims = [Claim(s.unit.text, (s.evidence.marker,), True, "", (s.unit.body,)) for s in chosen]
     kind = asked_figure(question)
     missing = not any(gives_figure(kind, s.unit.body, question) for s in chosen)
-    return Extract(claims, best, wants_figure, missing)
+    near = " ".join(
+        f"{s.evidence.paragraph.text} {s.evidence.paragraph.section} {s.evidence.report.title} "
+        f"{s.evidence.report.organisation}"
+        for s in chosen
+    ).lower()
+    unnamed = any(n.lower() not in near for n in names(question))
+    return Extract(claims, best, wants_figure, missing, unnamed)

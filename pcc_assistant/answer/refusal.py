@@ -22,7 +22,8 @@ class Signals:
     similarity: float  # cosine similarity of the best dense hit
     coverage: float  # share of the question's word weight in the best sentence
     context: float  # ... in the best sentence's paragraph and its section headings
-    figure_missing: bool  # the question asks for a figure and the best sentence has none
+    figure_missing: bool  # the question asks for a kind of figure the answer doesn't hold
+    name_missing: bool = False  # a name in the question (Cleveland) is not near the answer
 
 
 @dataclass(frozen=True)
@@ -31,11 +32,14 @@ class Thresholds:
     min_coverage: float = 0.3
     min_context: float = 0.45
     refuse_when_figure_missing: bool = False
+    refuse_when_name_missing: bool = False
 
     def refuse(self, s: Signals) -> bool:
         if s.similarity < self.min_similarity:
             return True
         if s.coverage < self.min_coverage or s.context < self.min_context:
+            return True
+        if self.refuse_when_name_missing and s.name_missing:
             return True
         return self.refuse_when_figure_missing and s.figure_missing
 

@@ -21,7 +21,7 @@ from pcc_assistant.terms import idf, terms
 from pcc_assistant.types import Paragraph
 
 
-FORMAT = 2  # bump when what is stored changes: an older index is then rebuilt
+FORMAT = 3  # bump when what is stored changes: an older index is then rebuilt
 
 
 @dataclass(frozen=True)
