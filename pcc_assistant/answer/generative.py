@@ -253,7 +253,7 @@ def chat_model(settings: Settings, backend: str) -> tuple[BaseChatModel, str, st
         return _ollama_chat(url, settings.llm_model, settings), url, settings.llm_model
     if backend == "local":
         path = _local_model_path(settings)
-        server = shared_server(path, settings.local_threads)
+        server = shared_server(path, settings.local_threads, settings.local_ctx)
         model = path.name
         return _openai_chat(server.base_url, LOCAL_KEY, model, settings), server.base_url, model
     raise BackendError(f"unknown answerer {backend!r}: use one of {', '.join(BACKENDS)}")

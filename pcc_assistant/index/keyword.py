@@ -21,6 +21,7 @@ from pcc_assistant.terms import idf, terms
 from pcc_assistant.types import Paragraph
 
 
+UNSEEN_WEIGHT = 1.0
 FORMAT = 3  # bump when what is stored changes: an older index is then rebuilt
 
 
@@ -114,7 +115,11 @@ class KeywordIndex:
         """How much a (stemmed) word tells: its inverse document frequency."""
         if not self._loaded:
             self.load()
-        return idf(self._df.get(term, 0), max(len(self._keys), 1))
+        n = max(len(self._keys), 1)
+        df = self._df.get(term, 0)
+        # A word no report uses can't be matched either way; weigh it like a rare word, not
+        # as the rarest: a question's "paid" or "alone" shouldn't outweigh its "VCAS".
+        return idf(df, n) if df else UNSEEN_WEIGHT * idf(1, n)
 
     def search(
         self, query: str, k: int, docs: Collection[str] | None = None

@@ -1,0 +1,22 @@
+"""Text from reports, file names and models, made safe to put on a terminal.
+
+Rich and Textual strip only a few control characters; an escape sequence in a PDF (ESC,
+CSI, OSC 52 clipboard writes, the single byte 0x9B) or a bidi override could still move
+the cursor, retitle the window or disguise text. Everything shown to a user passes here.
+Markup is a separate matter: callers print with markup off (``markup=False``).
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0 controls but tab and newline, DEL, C1 controls (0x80-0x9F, including CSI 0x9B),
+# and the Unicode bidi embeddings, overrides and isolates.
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f]")
+# A whole escape sequence, so its parameters don't survive as junk ("[31m").
+_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+
+
+def clean(text: str) -> str:
+    """``text`` with terminal control sequences removed; newlines and tabs kept."""
+    return _UNSAFE.sub("", _ESCAPE.sub("", text.replace("\r\n", "\n").replace("\r", "\n")))
