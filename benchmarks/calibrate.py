@@ -32,9 +32,15 @@ def collect(index: Path, questions: Path) -> list[dict[str, object]]:
     for q in load_questions(questions).questions:
         a = assistant.ask(q.question)
         s = score(q, a)
-        rows.append({"id": q.id, "kind": q.kind, "answerable": q.answerable,
-                     "correct_if_answered": bool(s.get("correct")) if q.answerable else False,
-                     "signals": a.signals})
+        rows.append(
+            {
+                "id": q.id,
+                "kind": q.kind,
+                "answerable": q.answerable,
+                "correct_if_answered": bool(s.get("correct")) if q.answerable else False,
+                "signals": a.signals,
+            }
+        )
     assistant.close()
     return rows
 
@@ -48,13 +54,20 @@ def evaluate(rows: list[dict[str, object]], t: Thresholds) -> dict[str, float]:
         assert isinstance(sig, dict)
         if not sig:
             return True
-        return t.refuse(Signals(sig["similarity"], sig["coverage"], sig["context"],
-                                bool(sig["figure_missing"]), bool(sig["name_missing"])))
+        return t.refuse(
+            Signals(
+                sig["similarity"],
+                sig["coverage"],
+                sig["context"],
+                bool(sig["figure_missing"]),
+                bool(sig["name_missing"]),
+            )
+        )
 
     return {
         "answerable_refused": sum(refused(r) for r in ans) / len(ans),
-        "answerable_correct": sum((not refused(r)) and bool(r["correct_if_answered"])
-                                  for r in ans) / len(ans),
+        "answerable_correct": sum((not refused(r)) and bool(r["correct_if_answered"]) for r in ans)
+        / len(ans),
         "unanswerable_refused": sum(refused(r) for r in una) / len(una),
     }
 
@@ -63,8 +76,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--index", type=Path, default=ROOT / "index")
     ap.add_argument("--questions", type=Path, default=ROOT / "eval" / "questions.jsonl")
-    ap.add_argument("--holdout", type=Path, default=ROOT / "eval" / "holdout.jsonl",
-                    help="questions NOT used to choose thresholds, scored with the result")
+    ap.add_argument(
+        "--holdout",
+        type=Path,
+        default=ROOT / "eval" / "holdout.jsonl",
+        help="questions NOT used to choose thresholds, scored with the result",
+    )
     args = ap.parse_args()
     rows = collect(args.index, args.questions)
     held = collect(args.index, args.holdout) if args.holdout.is_file() else []
@@ -89,14 +106,18 @@ def main() -> None:
     _, t, m = best
     n_ans = sum(1 for r in rows if r["answerable"])
     record: dict[str, object] = {
-        "question_set": str(args.questions.relative_to(ROOT)), "answerable": n_ans,
-        "unanswerable": len(rows) - n_ans, "result": m,
+        "question_set": str(args.questions.relative_to(ROOT)),
+        "answerable": n_ans,
+        "unanswerable": len(rows) - n_ans,
+        "result": m,
     }
     if held:
-        record["holdout"] = {"question_set": str(args.holdout.relative_to(ROOT)),
-                             "answerable": sum(1 for r in held if r["answerable"]),
-                             "unanswerable": sum(1 for r in held if not r["answerable"]),
-                             "result": evaluate(held, t)}
+        record["holdout"] = {
+            "question_set": str(args.holdout.relative_to(ROOT)),
+            "answerable": sum(1 for r in held if r["answerable"]),
+            "unanswerable": sum(1 for r in held if not r["answerable"]),
+            "result": evaluate(held, t),
+        }
     save(t, record)
     print(json.dumps({"thresholds": t.__dict__, **record}, indent=2))
 

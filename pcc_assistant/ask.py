@@ -71,8 +71,9 @@ class Assistant:
         if not question:
             raise PccError("the question is empty")
         if len(question) > MAX_QUESTION:
-            raise PccError(f"the question is {len(question)} characters long; ask in under "
-                           f"{MAX_QUESTION}")
+            raise PccError(
+                f"the question is {len(question)} characters long; ask in under {MAX_QUESTION}"
+            )
         t0 = time.perf_counter()
         self.retriever.refresh()
         if not self.retriever.reports:
@@ -101,8 +102,9 @@ class Assistant:
         note = retrieval.scope_note
         if not ev or not re.search(r"[A-Za-z]{2}", question):
             return Answer(question, "extractive", False, [], ev, note)
-        found = extract(retrieval.topic or question, ev, self.retriever.weight,
-                        retrieval.cross_report)
+        found = extract(
+            retrieval.topic or question, ev, self.retriever.weight, retrieval.cross_report
+        )
         best = found.best
         if best is None:
             return Answer(question, "extractive", False, [], ev, note)
@@ -138,9 +140,16 @@ class Assistant:
                 raise
             return replace(fallback, note=_join(fallback.note, f"{exc}; answered extractively"))
         if NOT_IN_REPORTS.search(text) and len(text) < 80:
-            return Answer(question, answerer, False, [], retrieval.evidence,
-                          _join(retrieval.scope_note, "the model found no answer in the "
-                                "retrieved paragraphs"))
+            return Answer(
+                question,
+                answerer,
+                False,
+                [],
+                retrieval.evidence,
+                _join(
+                    retrieval.scope_note, "the model found no answer in the retrieved paragraphs"
+                ),
+            )
         claims = verify(parse_claims(text), shown)  # only what the model was shown
         kept = [c for c in claims if c.verified]
         dropped = [c for c in claims if not c.verified]
@@ -148,13 +157,19 @@ class Assistant:
             why = "; ".join(f"{_short(c)}: {c.problem}" for c in dropped[:3]) or "it was empty"
             return replace(
                 fallback,
-                note=_join(fallback.note, f"the {answerer} answer could not be verified ({why}); "
-                           "this is the extractive answer"),
+                note=_join(
+                    fallback.note,
+                    f"the {answerer} answer could not be verified ({why}); "
+                    "this is the extractive answer",
+                ),
             )
         note = retrieval.scope_note
         if dropped:
-            note = _join(note, "dropped what the reports don't support: " + "; ".join(
-                f"{_short(c)} ({c.problem})" for c in dropped))
+            note = _join(
+                note,
+                "dropped what the reports don't support: "
+                + "; ".join(f"{_short(c)} ({c.problem})" for c in dropped),
+            )
         return Answer(question, answerer, True, kept + dropped, retrieval.evidence, note)
 
 

@@ -59,7 +59,9 @@ def filter_options(f: Any) -> Any:
     f = click.option("--until", help="Only reports dated on or before this date.")(f)
     f = click.option("--since", help="Only reports dated on or after this date.")(f)
     f = click.option(
-        "--organisation", "organisations", multiple=True,
+        "--organisation",
+        "organisations",
+        multiple=True,
         help="Only reports by this organisation (part of its name; repeatable).",
     )(f)
     return click.option(
@@ -128,8 +130,11 @@ def run_ask(
 @click.argument("question")
 @filter_options
 @click.option("--answerer", type=ANSWERER_CHOICE, help="Who writes the answer (default: settings).")
-@click.option("--fallback/--no-fallback", default=None,
-              help="Answer extractively if the generative answerer can't be reached.")
+@click.option(
+    "--fallback/--no-fallback",
+    default=None,
+    help="Answer extractively if the generative answerer can't be reached.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as one JSON object.")
 @click.pass_context
 def ask(

@@ -60,9 +60,7 @@ class Settings(BaseSettings):
         description="OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1 "
         "(empty: OPENAI_BASE_URL, then OpenAI itself).",
     )
-    llm_model: str = Field(
-        default="", description="Model name for the openai or ollama answerer."
-    )
+    llm_model: str = Field(default="", description="Model name for the openai or ollama answerer.")
     llm_api_key: str = Field(
         default="", description="API key for the openai answerer (empty: OPENAI_API_KEY)."
     )

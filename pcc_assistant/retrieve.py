@@ -3,9 +3,10 @@
 The two rankings are fused by a weighted sum of their scores, each scaled to 0..1 among the
 candidates. Reciprocal rank fusion was tried first and lost (evidence in the top 3 for 83%
 of the project's questions against 88%): it throws away how far ahead a keyword hit is,
-and a rare acronym (ERASE, CARA) that BM25 ranks first by a mile is exactly that case. Readers take no lock:
-they read the record's current generation of each report and ignore any other vectors a
-writer may have in flight, so a half-ingested report is never cited.
+and a rare acronym (ERASE, CARA) that BM25 ranks first by a mile is exactly that case.
+
+Readers take no lock: they read the record's current generation of each report and ignore
+any other vectors a writer may have in flight, so a half-ingested report is never cited.
 """
 
 from __future__ import annotations
@@ -27,8 +28,20 @@ _KEYWORD_K = 40
 _MONTHS = {
     m: i + 1
     for i, m in enumerate(
-        "january february march april may june july august september october november "
-        "december".split()
+        [
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ]
     )
 }
 _MONTH = r"(january|february|march|april|may|june|july|august|september|october|november|december)"
@@ -47,8 +60,29 @@ _CROSS = re.compile(
 )
 # Words in titles and organisations that don't tell one report from another.
 _GENERIC = set(
-    "police crime victims victim commissioner constabulary report performance panel office "
-    "of the and for theme quarterly pcvc pcc pcp annual update".split()
+    [
+        "police",
+        "crime",
+        "victims",
+        "victim",
+        "commissioner",
+        "constabulary",
+        "report",
+        "performance",
+        "panel",
+        "office",
+        "of",
+        "the",
+        "and",
+        "for",
+        "theme",
+        "quarterly",
+        "pcvc",
+        "pcc",
+        "pcp",
+        "annual",
+        "update",
+    ]
 )
 
 
@@ -121,9 +155,7 @@ def named_scope(question: str, reports: list[Report]) -> tuple[list[Report], str
         note = "searched " + "; ".join(notes) + ", as the question asks"
         topic = _NAMED_DATE.sub(" ", topic)
         names = set().union(*(_name_words(r) for r in chosen))
-        topic = " ".join(
-            w for w in topic.split() if not (_words(w) and _words(w) <= names)
-        )
+        topic = " ".join(w for w in topic.split() if not (_words(w) and _words(w) <= names))
     return chosen, note, topic
 
 

@@ -231,9 +231,9 @@ def test_local_backend_streams_the_answer(tiny_model: Path, stop_shared: None) -
     assert answer == REPLY
     assert len(chunks) > 1 and "".join(chunks) == answer
     # The server is reused for the next question, not restarted.
-    first = local_llm.shared_server(tiny_model, 1)
+    first = local_llm.shared_server(tiny_model, 1, settings.local_ctx)
     assert generate("Again?", EVIDENCE, settings, "local") == REPLY
-    assert local_llm.shared_server(tiny_model, 1) is first
+    assert local_llm.shared_server(tiny_model, 1, settings.local_ctx) is first
 
 
 @pytest.mark.slow

@@ -35,29 +35,57 @@ _DEFINITION = re.compile(
 )
 # What kind of figure a question asks for, and what a sentence must hold to give one.
 _ASKS = (
-    ("percent", re.compile(r"\b(?:what|which) (?:percentage|proportion|share)\b|\bby what "
-                           r"percentage\b|\bper ?cent\b|\bpercentage of\b", re.I)),
-    ("money", re.compile(r"\bhow much\b.*\b(?:spend|spent|cost|costs|budget|value|worth|"
-                         r"pay|paid|price)\b|\b(?:budget|value of|cost of)\b", re.I)),
+    (
+        "percent",
+        re.compile(
+            r"\b(?:what|which) (?:percentage|proportion|share)\b|\bby what "
+            r"percentage\b|\bper ?cent\b|\bpercentage of\b",
+            re.I,
+        ),
+    ),
+    (
+        "money",
+        re.compile(
+            r"\bhow much\b.*\b(?:spend|spent|cost|costs|budget|value|worth|"
+            r"pay|paid|price)\b|\b(?:budget|value of|cost of)\b",
+            re.I,
+        ),
+    ),
     ("duration", re.compile(r"\bhow long\b|\b(?:waiting|wait|response) times?\b", re.I)),
     ("count", re.compile(r"\bhow many\b", re.I)),
-    ("number", re.compile(r"\bby how much\b|\bwhat (?:was|were)\b.*\b(?:rate|score|number|"
-                          r"level|figure|target|total)\b|\bwhat is\b[^?]*'s\b[^?]*\b(?:rate|"
-                          r"score|number|level|target|total)\b", re.I)),
+    (
+        "number",
+        re.compile(
+            r"\bby how much\b|\bwhat (?:was|were)\b.*\b(?:rate|score|number|"
+            r"level|figure|target|total)\b|\bwhat is\b[^?]*'s\b[^?]*\b(?:rate|"
+            r"score|number|level|target|total)\b",
+            re.I,
+        ),
+    ),
 )
-_NUMBER_WORDS = (r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
-                 r"twenty|thirty|forty|fifty|hundred|dozen)\b")
+_NUMBER_WORDS = (
+    r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"twenty|thirty|forty|fifty|hundred|dozen)\b"
+)
 _GIVES = {
-    "percent": re.compile(r"\d\s?%|\bper ?cent\b|\bpercent\b|\b(?:half|third|thirds|quarter|"
-                          r"quarters|fifth|fifths|tenth)\b|\b(?:one|two|three|\d+) in (?:\w+|\d+)\b",
-                          re.I),
+    "percent": re.compile(
+        r"\d\s?%|\bper ?cent\b|\bpercent\b|\b(?:half|third|thirds|quarter|"
+        r"quarters|fifth|fifths|tenth)\b|\b(?:one|two|three|\d+) in (?:\w+|\d+)\b",
+        re.I,
+    ),
     "money": re.compile(r"[£$€]\s?\d|\d\s?(?:million|billion|bn|m|k)\b", re.I),
-    "duration": re.compile(rf"(?:\d|{_NUMBER_WORDS})\s*(?:seconds?|minutes?|mins?|hours?|"
-                           r"days?|weeks?|months?|years?)\b|\b(?:until|to|till|by)\s+"
-                           r"(?:\w+\s+)?(?:19|20)\d\d\b", re.I),
-    "count": re.compile(rf"(?<!Figure )(?<!Table )(?:\b(?!(?:19|20)\d\d\b)\d[\d,]*(?:\.\d+)?"
-                        rf"|{_NUMBER_WORDS})(?![\d.,]?\d)(?!\s?%|\s?per ?cent|st\b|nd\b|rd\b|"
-                        r"th\b|\s+(?:months?|years?|weeks?|days?|hours?)\b)", re.I),
+    "duration": re.compile(
+        rf"(?:\d|{_NUMBER_WORDS})\s*(?:seconds?|minutes?|mins?|hours?|"
+        r"days?|weeks?|months?|years?)\b|\b(?:until|to|till|by)\s+"
+        r"(?:\w+\s+)?(?:19|20)\d\d\b",
+        re.I,
+    ),
+    "count": re.compile(
+        rf"(?<!Figure )(?<!Table )(?:\b(?!(?:19|20)\d\d\b)\d[\d,]*(?:\.\d+)?"
+        rf"|{_NUMBER_WORDS})(?![\d.,]?\d)(?!\s?%|\s?per ?cent|st\b|nd\b|rd\b|"
+        r"th\b|\s+(?:months?|years?|weeks?|days?|hours?)\b)",
+        re.I,
+    ),
     "number": re.compile(r"(?<!Figure )(?<!Table )\b(?!(?:19|20)\d\d\b)\d[\d,.]*", re.I),
 }
 
@@ -69,8 +97,11 @@ def asked_figure(question: str) -> str:
 
 _ASKED_UNIT = re.compile(r"\bin (seconds|minutes|hours|days|weeks|months|years)\b", re.I)
 _PERIOD = re.compile(r"\b(?:last|past|previous|next|the|over)\s+$", re.I)
-_HOW_MANY = re.compile(r"\bhow many\s+((?:[\w'-]+\s+){0,3}?[\w'-]+?)\s+(?:does|did|do|were|was|"
-                       r"is|are|has|have|had|will|would|can|could|work|in|on|at|of)\b", re.I)
+_HOW_MANY = re.compile(
+    r"\bhow many\s+((?:[\w'-]+\s+){0,3}?[\w'-]+?)\s+(?:does|did|do|were|was|"
+    r"is|are|has|have|had|will|would|can|could|work|in|on|at|of)\b",
+    re.I,
+)
 
 
 def gives_figure(kind: str, text: str, question: str = "") -> bool:
@@ -138,8 +169,29 @@ def names(question: str) -> set[str]:
 
 
 def _stop_names() -> set[str]:
-    return {"i", "what", "which", "how", "who", "when", "where", "why", "is", "are", "does",
-            "did", "the", "a", "an", "in", "of", "and", "police", "crime", "report"}
+    return {
+        "i",
+        "what",
+        "which",
+        "how",
+        "who",
+        "when",
+        "where",
+        "why",
+        "is",
+        "are",
+        "does",
+        "did",
+        "the",
+        "a",
+        "an",
+        "in",
+        "of",
+        "and",
+        "police",
+        "crime",
+        "report",
+    }
 
 
 @dataclass(frozen=True)

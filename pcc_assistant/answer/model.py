@@ -132,8 +132,12 @@ def answer_json(a: Answer) -> dict[str, Any]:
         "answerer": a.answerer,
         "note": a.note,
         "claims": [
-            {"text": c.text, "markers": list(c.markers), "verified": c.verified,
-             "problem": c.problem}
+            {
+                "text": c.text,
+                "markers": list(c.markers),
+                "verified": c.verified,
+                "problem": c.problem,
+            }
             for c in a.claims
         ],
         "citations": citations,

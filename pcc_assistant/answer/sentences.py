@@ -79,8 +79,11 @@ def split_sentences(text: str) -> list[str]:
 def _is_heading(line: str) -> bool:
     """A short first line with no sentence end: the paragraph's own heading."""
     s = line.strip()
-    return bool(s) and len(s) < 70 and not s.endswith((".", ":", ";", ",")) and (
-        bool(re.match(r"^\d+(\.\d+)+\s", s)) or s.istitle()
+    return (
+        bool(s)
+        and len(s) < 70
+        and not s.endswith((".", ":", ";", ","))
+        and (bool(re.match(r"^\d+(\.\d+)+\s", s)) or s.istitle())
     )
 
 
@@ -107,8 +110,11 @@ def units(p: Paragraph) -> list[Unit]:
 def table_units(p: Paragraph) -> list[Unit]:
     """Each data row, shown with the table's caption and column headings."""
     lines = [ln.strip() for ln in p.text.split("\n") if ln.strip()]
-    rows = [i for i, ln in enumerate(lines) if _NUMERIC_ROW.search(" " + ln)
-            and re.search(r"[A-Za-z]", ln)]
+    rows = [
+        i
+        for i, ln in enumerate(lines)
+        if _NUMERIC_ROW.search(" " + ln) and re.search(r"[A-Za-z]", ln)
+    ]
     if not rows:
         return [Unit(s, s, "sentence") for s in split_sentences(flatten(p.text))]
     first = rows[0]

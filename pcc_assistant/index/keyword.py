@@ -20,7 +20,6 @@ import numpy as np
 from pcc_assistant.terms import idf, terms
 from pcc_assistant.types import Paragraph
 
-
 UNSEEN_WEIGHT = 1.0
 FORMAT = 3  # bump when what is stored changes: an older index is then rebuilt
 
@@ -72,7 +71,9 @@ class KeywordIndex:
         tmp.mkdir(parents=True)
         if model is not None:
             model.save(str(tmp))
-        (tmp / "pcc-keys.json").write_text(json.dumps({"version": version, "format": FORMAT, "keys": keys}))
+        (tmp / "pcc-keys.json").write_text(
+            json.dumps({"version": version, "format": FORMAT, "keys": keys})
+        )
         (tmp / "pcc-df.json").write_text(json.dumps(df))
         shutil.rmtree(self.folder, ignore_errors=True)
         tmp.rename(self.folder)  # readers see the old index or the new, never half of one
@@ -121,9 +122,7 @@ class KeywordIndex:
         # as the rarest: a question's "paid" or "alone" shouldn't outweigh its "VCAS".
         return idf(df, n) if df else UNSEEN_WEIGHT * idf(1, n)
 
-    def search(
-        self, query: str, k: int, docs: Collection[str] | None = None
-    ) -> list[KeywordHit]:
+    def search(self, query: str, k: int, docs: Collection[str] | None = None) -> list[KeywordHit]:
         """Best ``k`` paragraphs for ``query``, only from ``docs`` when given."""
         if not self._loaded:
             self.load()
