@@ -306,8 +306,10 @@ def rebuild(ctx: click.Context, reembed: bool) -> None:
 
 def _register() -> None:
     from pcc_assistant.cli_answers import ask
+    from pcc_assistant.cli_eval import eval_command
 
     cli.add_command(ask)
+    cli.add_command(eval_command)
 
 
 _register()

@@ -191,7 +191,7 @@ class Retriever:
         return self.index.keywords.weight(term)
 
     def search(
-        self, question: str, filters: Filters | None = None, k: int = 8, use_named: bool = True
+        self, question: str, filters: Filters | None = None, k: int = 10, use_named: bool = True
     ) -> Retrieval:
         self.refresh()
         filters = filters or Filters()
