@@ -102,7 +102,7 @@ def markdown(run: Run, path: Path, comparison: dict[str, Any] | None = None) -> 
             f"**Q:** {_cell(q['question'])}",
             "",
         ]
-        if q["answerable"]:
+        if q["should_answer"]:
             expected = " and ".join("/".join(g) for g in q["expected"]) or "(no strings)"
             out.append(f"**Expected:** {_cell(expected)}  ")
             snippets = "; ".join(f"{e['doc']}: “{e['snippet']}”" for e in q["evidence"])

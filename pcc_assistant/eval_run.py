@@ -75,8 +75,8 @@ def _share(values: list[bool]) -> float | None:
 
 
 def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    ans = [r for r in rows if r["answerable"]]
-    una = [r for r in rows if not r["answerable"]]
+    ans = [r for r in rows if r["should_answer"]]
+    una = [r for r in rows if not r["should_answer"]]
     scorable = [r for r in ans if "hit_rank" in r["scores"]]
     latencies = sorted(r["scores"]["latency_ms"] for r in rows)
     cites = sum(r["scores"]["citations"] for r in rows)
@@ -148,7 +148,7 @@ def run(
             {
                 "id": q.id,
                 "kind": q.kind,
-                "answerable": q.answerable,
+                "should_answer": q.answerable,  # the answer's own "answerable" follows
                 "expected": [list(g) for g in q.answer_all],
                 "evidence": [{"doc": e.doc, "snippet": e.snippet} for e in q.evidence],
                 **answer_json(a),

@@ -107,7 +107,9 @@ def test_eval_scores_writes_json_markdown_and_compares(ingested: Settings, tmp_p
     assert set(s["by_kind"]) == {"figure", "definition", "unanswerable"}
     assert {"median", "p95"} == set(s["latency_ms"])
     first = run["questions"][0]
-    assert first["id"] == "solved"
+    assert first["id"] == "solved" and first["should_answer"] and first["answerable"]
+    budget = run["questions"][2]
+    assert budget["should_answer"] is False and budget["answerable"] is False
     assert {
         "question",
         "answer",
