@@ -77,7 +77,7 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(
         default=120.0, description="Longest wait for a generative answer before giving up."
     )
-    llm_max_tokens: int = Field(default=400, description="Longest generative answer, in tokens.")
+    llm_max_tokens: int = Field(default=250, description="Longest generative answer, in tokens.")
     fallback: bool = Field(
         default=False,
         description="When the generative answerer can't be reached, answer extractively "

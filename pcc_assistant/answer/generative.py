@@ -57,6 +57,8 @@ OPENAI_URL = "https://api.openai.com/v1"
 OPENAI_DEFAULT_MODEL = "gpt-4o-mini"
 LOCAL_KEY = "not-needed"  # local servers ignore the key, but the client insists on one
 OLLAMA_DEFAULT_URL = "http://127.0.0.1:11434"
+# A small model that starts copying the data block back has stopped answering.
+STOP = ["<paragraph", "</paragraph>", "\n\n\n"]
 
 # "<" or a look-alike, then (after optional spaces) what could start a tag or a
 # chat-template token ("< /x" counts, "< b" does not). "<5%" and "a < b" are left alone:
@@ -206,6 +208,7 @@ def _openai_chat(base_url: str, api_key: str, model: str, settings: Settings) ->
         api_key=SecretStr(api_key),
         temperature=0,
         max_completion_tokens=settings.llm_max_tokens,
+        stop=STOP,
         timeout=settings.llm_timeout_s,
         max_retries=1,
     )
@@ -228,6 +231,7 @@ def _ollama_chat(url: str, model: str, settings: Settings) -> BaseChatModel:
         base_url=url,
         temperature=0,
         num_predict=settings.llm_max_tokens,
+        stop=STOP,
         client_kwargs={"timeout": settings.llm_timeout_s},
     )
 
