@@ -153,6 +153,8 @@ def ingest(
                 f"note: an earlier ingest was interrupted; the index was repaired ({how})",
                 err=True,
             )
+        if result.onnx_prepared:
+            click.echo("note: exported the embedding model for fast start-up (once)", err=True)
         for err in result.failed:
             click.echo(f"error: {err}", err=True)
         parts = [
@@ -306,9 +308,11 @@ def rebuild(ctx: click.Context, reembed: bool) -> None:
 
 def _register() -> None:
     from pcc_assistant.cli_answers import ask
+    from pcc_assistant.cli_chat import chat
     from pcc_assistant.cli_eval import eval_command
 
     cli.add_command(ask)
+    cli.add_command(chat)
     cli.add_command(eval_command)
 
 

