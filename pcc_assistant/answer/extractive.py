@@ -347,7 +347,7 @@ def extract(
             tie = s.score >= 0.95 * best.score and s.coverage >= 0.6  # as good: say both
             if gain < _MIN_GAIN and not tie and not (other and s.score >= 0.6 * best.score):
                 continue
-            value = s.score + gain + (0.5 if other else 0.0)
+            value = s.score + 0.5 * gain + (0.5 if other else 0.0)
             if value > pick_value:
                 pick, pick_value = s, value
         if pick is None:
