@@ -40,7 +40,8 @@ class KeywordIndex:
         self.folder = folder
         self._model: Any = None
         self._keys: list[tuple[str, int]] = []
-        self._docs: np.ndarray = np.zeros(0, dtype=object)
+        self._codes: np.ndarray = np.zeros(0, dtype=np.int32)  # each paragraph's doc, as a number
+        self._code_of: dict[str, int] = {}
         self._df: dict[str, int] = {}
         self._version = -1
         self._loaded = False
@@ -83,7 +84,10 @@ class KeywordIndex:
         self, model: Any, keys: list[tuple[str, int]], df: dict[str, int], version: int
     ) -> None:
         self._model, self._keys, self._df, self._version = model, keys, df, version
-        self._docs = np.array([d for d, _ in keys], dtype=object)
+        self._code_of = {}
+        for d, _ in keys:
+            self._code_of.setdefault(d, len(self._code_of))
+        self._codes = np.array([self._code_of[d] for d, _ in keys], dtype=np.int32)
         self._loaded = True
 
     def version(self) -> int:
@@ -134,7 +138,9 @@ class KeywordIndex:
             return []
         mask = None
         if docs is not None:
-            mask = np.isin(self._docs, list(docs)).astype(np.float32)
+            wanted = np.zeros(len(self._code_of) + 1, dtype=np.float32)
+            wanted[[self._code_of[d] for d in docs if d in self._code_of]] = 1.0
+            mask = wanted[self._codes]
         scores = np.asarray(self._model.get_scores(tokens, weight_mask=mask))
         k = min(k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]

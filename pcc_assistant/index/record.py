@@ -172,6 +172,17 @@ class Record:
                 r["doc"], r["ordinal"], r["window"], np.frombuffer(r["vector"], dtype=np.float32)
             )
 
+    def vectors_of(self, doc: str) -> tuple[list[int], np.ndarray]:
+        """One document's vectors (every window) and the paragraph ordinal of each."""
+        rows = self._db.execute(
+            "SELECT ordinal, vector FROM vectors WHERE doc = ? ORDER BY ordinal, window", (doc,)
+        ).fetchall()
+        if not rows:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        return [r["ordinal"] for r in rows], np.stack(
+            [np.frombuffer(r["vector"], dtype=np.float32) for r in rows]
+        )
+
     def journal(self) -> dict[str, int | None]:
         rows = self._db.execute("SELECT doc, keep_generation FROM journal").fetchall()
         return {r["doc"]: r["keep_generation"] for r in rows}

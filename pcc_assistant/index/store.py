@@ -98,9 +98,7 @@ class ChromaStore:
     def query(
         self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None
     ) -> list[VectorHit]:
-        col = self._open()
-        if col.count() == 0:
-            return []
+        col = self._open()  # an empty collection answers with no hits; no count() needed
         try:
             res = col.query(
                 query_embeddings=[vector.astype(np.float32)],
