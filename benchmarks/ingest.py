@@ -23,6 +23,9 @@ from importlib.metadata import version
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from common import write_section  # noqa: E402
+
 CORPORA = {"sample PDFs": ROOT / "corpus", "real PDFs": ROOT.parent / "shared" / "real-pdfs"}
 
 
@@ -80,13 +83,9 @@ def main() -> None:
         c = command(folder)
         rows.append((name, s, c))
     lines = [
-        "# Benchmark results",
-        "",
         f"Run {dt.date.today().isoformat()} on {platform.machine()}, {platform.python_version()},"
         f" 2 cores; pypdf {version('pypdf')}, chromadb {version('chromadb')},"
         f" sentence-transformers {version('sentence-transformers')}, torch {version('torch')}.",
-        "",
-        "## Ingest (`benchmarks/ingest.py`)",
         "",
         f"Steady state: model loaded, fresh index, median of {args.repeat} runs, parse to"
         " stored (parsing in the worker process, embedding, Chroma, record, BM25).",
@@ -102,7 +101,8 @@ def main() -> None:
             f" {s['seconds']:.1f} | {s['pages/s']:.1f} | {s['paragraphs/s']:.1f} |"
             f" {c['seconds']:.1f} | {c['peak_mb']:.0f} |"
         )
-    args.out.write_text("\n".join(lines) + "\n")
+    # Only this section is replaced; the others, and its own ### notes, are kept.
+    write_section("Ingest (`benchmarks/ingest.py`)", "\n".join(lines), args.out)
     print("\n".join(lines))
 
 
