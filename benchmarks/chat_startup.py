@@ -5,8 +5,8 @@ the first answer, in a real pseudo-terminal; with the process's peak memory.
 
 Without --index, the sample reports are ingested into a temporary index first (not timed).
 The first paint is the first frame holding the conversation pane; "ready" is the status
-bar's "ready"; the first answer is the cited marker "[1]" after a question typed as soon
-as the window is drawn (so it also measures the queue while the index loads).
+bar's "ready"; the first answer is its figure ("19%") on screen after a question typed as
+soon as the window is drawn (so it also measures the queue while the index loads).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import argparse
 import fcntl
 import os
 import pty
+import re
 import select
 import statistics
 import struct
@@ -31,7 +32,11 @@ from common import PCC, ROOT, embedder_description, load_average, machine_line, 
 QUESTION = b"What was Durham's solved rate?\r"
 
 
+_ESC = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]")
+
+
 def once(index: Path, timeout: float = 120.0) -> dict[str, float]:
+    (index / "chat-session.json").unlink(missing_ok=True)  # start with no conversation
     t0 = time.perf_counter()
     pid, fd = pty.fork()
     if pid == 0:  # the child: the real command, as a user starts it
@@ -58,7 +63,7 @@ def once(index: Path, timeout: float = 120.0) -> dict[str, float]:
             asked_at = len(buf)
         if "paint" in marks and "ready" not in marks and b"ready" in buf:
             marks["ready"] = now
-        if asked_at and b"[1]" in buf[asked_at:]:
+        if asked_at and b"19%" in _ESC.sub(b"", buf[asked_at:]):
             marks["answer"] = now
     os.write(fd, b"\x11")  # ctrl+q
     _, _, usage = os.wait4(pid, 0)

@@ -204,13 +204,15 @@ def export_onnx(model_dir: Path, out_dir: Path, *, int8: bool = False) -> Path:
             "max_seq_length": max_len,
             "do_lower_case": lower,
             "model_size": (tmp / MODEL_FILE).stat().st_size,
-            "int8": int8,
+            "int8_size": (tmp / INT8_MODEL_FILE).stat().st_size if int8 else None,
             "torch": str(torch.__version__),
             "transformers": str(transformers.__version__),
         }
         (tmp / STAMP_FILE).write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
         tmp.chmod(0o755)  # mkdtemp makes it private; the export is readable like the model
+        _fsync_tree(tmp)  # on disk before the rename, or a power cut could still leave half
         _replace_dir(tmp, out_dir)
+        _fsync_dir(out_dir.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -241,6 +243,26 @@ def _quantize(src: Path, dst: Path) -> None:
         root.setLevel(level)
 
 
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.iterdir():
+        with path.open("rb") as f:
+            os.fsync(f.fileno())
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return  # some systems cannot open a folder; the rename is still atomic there
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def _replace_dir(new: Path, target: Path) -> None:
     """Put the folder ``new`` at ``target``, moving any old export aside first.
 
@@ -267,12 +289,13 @@ def read_stamp(out_dir: Path) -> dict[str, Any]:
     return _read_json(Path(out_dir) / STAMP_FILE)
 
 
-def onnx_ready(out_dir: Path, model_dir: Path) -> bool:
+def onnx_ready(out_dir: Path, model_dir: Path, *, int8: bool = False) -> bool:
     """Whether ``out_dir`` holds a whole export of ``model_dir`` as the folder is now.
 
     Checks only stats (cheap enough for every start): the stamp's format, source folder and
-    the sizes and mtimes of the folder's files, and that model.onnx and tokenizer.json are
-    there at the recorded size. False means: run :func:`export_onnx` again.
+    the sizes and mtimes of the folder's files, and that model.onnx (and with ``int8``,
+    model.int8.onnx) is there at the recorded size, with tokenizer.json beside it. False
+    means: run :func:`export_onnx` again.
     """
     out_dir = Path(out_dir)
     model_dir = Path(model_dir)
@@ -283,9 +306,13 @@ def onnx_ready(out_dir: Path, model_dir: Path) -> bool:
         return False
     if stamp.get("files") != _fingerprint(model_dir):
         return False
-    model = out_dir / MODEL_FILE
-    if not model.is_file() or model.stat().st_size != stamp.get("model_size"):
-        return False
+    wanted = {MODEL_FILE: stamp.get("model_size")}
+    if int8:
+        wanted[INT8_MODEL_FILE] = stamp.get("int8_size")
+    for file, size in wanted.items():
+        path = out_dir / file
+        if size is None or not path.is_file() or path.stat().st_size != size:
+            return False
     return (out_dir / TOKENIZER_FILE).is_file()
 
 
