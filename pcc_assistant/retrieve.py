@@ -149,7 +149,8 @@ def named_scope(question: str, reports: list[Report]) -> tuple[list[Report], str
         dated = [r for r in chosen if r.date and (r.date.month, r.date.year) in dates]
         if dated:
             chosen = dated
-            notes.append("the report dated " + ", ".join(f"{m:02d}/{y}" for m, y in dates))
+            months = [dt.date(y, m, 1).strftime("%B %Y") for m, y in dates]
+            notes.append("the report dated " + " or ".join(months))
     # A place named in the question: only when it tells reports apart.
     named = [r for r in chosen if _name_words(r) & qwords]
     if named and len(named) < len(chosen) and not _CROSS.search(question):
