@@ -6,6 +6,7 @@ Heavy modules (torch, Chroma) are imported inside commands, so ``pcc --help`` is
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -327,3 +328,10 @@ def main() -> None:
     except KeyboardInterrupt:
         click.echo("interrupted; what was committed is kept, run the command again", err=True)
         sys.exit(130)
+    except Exception as exc:  # a bug, not bad input: one line, the traceback on request
+        if os.environ.get("PCC_DEBUG"):
+            raise
+        _fail(
+            f"unexpected {type(exc).__name__}: {exc} (what was indexed is kept; "
+            "run again with PCC_DEBUG=1 to see where, and report it)"
+        )

@@ -104,6 +104,9 @@ def _run(
 
     if not questions.is_file():
         raise PccError(f"{questions}: no such question file")
+    for out in (json_out, md_out):
+        if out is not None:  # before the run, not after a minute of answering
+            _check_writable(out)
     qset = load_questions(questions)
     earlier = eval_run.load_run(earlier_path) if earlier_path else None
     for problem in qset.problems:
@@ -142,14 +145,26 @@ def _run(
         result.summary["comparison"] = comparison
         click.echo(f"better since {earlier_path}: {', '.join(comparison['better']) or 'none'}")
         click.echo(f"worse since {earlier_path}: {', '.join(comparison['worse']) or 'none'}")
-    if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
-        click.echo(f"wrote {json_out}")
-    if md_out:
-        from pcc_assistant.eval_report import markdown
+    try:
+        if json_out:
+            json_out.write_text(json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
+            click.echo(f"wrote {json_out}")
+        if md_out:
+            from pcc_assistant.eval_report import markdown
 
-        md_out.parent.mkdir(parents=True, exist_ok=True)
-        png = markdown(result, md_out, comparison)
-        click.echo(f"wrote {md_out} and {png}")
+            png = markdown(result, md_out, comparison)
+            click.echo(f"wrote {md_out} and {png}")
+    except OSError as exc:
+        raise PccError(
+            f"{exc.filename or json_out or md_out}: can't write ({exc.strerror})"
+        ) from exc
     return 0
+
+
+def _check_writable(path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a"):
+            pass
+    except OSError as exc:
+        raise PccError(f"{path}: can't write there ({exc.strerror or exc})") from exc

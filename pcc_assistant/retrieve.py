@@ -21,6 +21,7 @@ import numpy as np
 from pcc_assistant.answer.model import Evidence
 from pcc_assistant.index.indexer import Index
 from pcc_assistant.index.record import IndexedReport
+from pcc_assistant.ingest.metadata import MONTHS
 from pcc_assistant.types import Report
 
 _DIRECT_SCORING_LIMIT = 20_000  # paragraphs; past this a filtered Chroma search is cheaper
@@ -28,25 +29,6 @@ _W_DENSE = 0.4  # measured on eval/questions.jsonl: hit@3 0.83 (RRF) -> 0.88
 _DENSE_K = 40  # windows asked of Chroma (several may belong to one paragraph)
 _KEYWORD_K = 40
 
-_MONTHS = {
-    m: i + 1
-    for i, m in enumerate(
-        [
-            "january",
-            "february",
-            "march",
-            "april",
-            "may",
-            "june",
-            "july",
-            "august",
-            "september",
-            "october",
-            "november",
-            "december",
-        ]
-    )
-}
 _MONTH = r"(january|february|march|april|may|june|july|august|september|october|november|december)"
 # "the March 2020 report", "the Cambridgeshire May 2020 report", "report to the Panel of
 # 12 March 2020": a report named by its date (not a period the data covers).
@@ -144,7 +126,7 @@ def named_scope(question: str, reports: list[Report]) -> tuple[list[Report], str
     dates = []
     for m in _NAMED_DATE.finditer(question):
         month, year = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
-        dates.append((_MONTHS[month.lower()], int(year)))
+        dates.append((MONTHS[month.lower()], int(year)))
     if dates:
         dated = [r for r in chosen if r.date and (r.date.month, r.date.year) in dates]
         if dated:

@@ -42,3 +42,23 @@ def test_missing_index_and_paths_are_clear(tmp_path: Path) -> None:
         [*pcc, "ingest", str(tmp_path / "nowhere")], capture_output=True, text=True, cwd=ROOT
     )
     assert ingest.returncode == 1 and "nowhere: no such file or folder" in ingest.stderr
+
+
+def test_an_unexpected_error_is_one_line_unless_debugging() -> None:
+    """A bug reaches the user as one line saying what to do; PCC_DEBUG=1 shows where."""
+    import os
+
+    code = (
+        "from pcc_assistant import cli\n"
+        "def boom(**kw):\n    raise RuntimeError('disk on fire')\n"
+        "cli.cli = boom\ncli.main()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PCC_DEBUG"}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.startswith("error: unexpected RuntimeError: disk on fire")
+    assert "PCC_DEBUG=1" in r.stderr
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**env, "PCC_DEBUG": "1"}
+    )
+    assert r.returncode == 1 and "Traceback" in r.stderr

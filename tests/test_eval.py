@@ -181,3 +181,13 @@ def test_eval_errors_are_one_line(ingested: Settings, tmp_path: Path) -> None:
     empty = _write(tmp_path / "e.jsonl", ["garbage"])
     r = runner.invoke(cli, ["--index", str(ingested.index_dir), "eval", str(empty)])
     assert r.exit_code == 1 and "no questions" in r.output
+    # An output that can't be written is refused before any question is asked.
+    qs = _write(tmp_path / "q.jsonl", [json.dumps(QUESTIONS[0])])
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    r = runner.invoke(
+        cli,
+        ["--index", str(ingested.index_dir), "eval", str(qs), "--json", str(blocker / "run.json")],
+    )
+    assert r.exit_code == 1 and "can't write there" in r.output and "a-file" in r.output
+    assert r.exception is None or isinstance(r.exception, SystemExit)

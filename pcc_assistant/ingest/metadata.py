@@ -16,7 +16,7 @@ from pathlib import Path
 from pcc_assistant.errors import DocumentError
 from pcc_assistant.ingest.furniture import Line
 
-_MONTHS = {
+MONTHS = {  # month names and abbreviations -> 1..12; retrieval reads dates with it too
     m: i
     for i, names in enumerate(
         [
@@ -56,7 +56,7 @@ class Metadata:
 def parse_date(text: str) -> dt.date | None:
     """The first day-month-year date in ``text`` ("12 March 2020", "20th April 2020")."""
     for m in _DAY_MONTH_YEAR.finditer(text):
-        month = _MONTHS.get(m.group(2).lower())
+        month = MONTHS.get(m.group(2).lower())
         if month:
             try:
                 return dt.date(int(m.group(3)), month, int(m.group(1)))
