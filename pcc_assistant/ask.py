@@ -35,16 +35,19 @@ class Assistant:
         embedder: Embedder | None = None,
         thresholds: Thresholds | None = None,
     ) -> None:
-        from pcc_assistant.pipeline import make_embedder
+        from pcc_assistant.pipeline import location, make_embedder
 
         folder = settings.index_dir
-        if not (folder / "record.sqlite").is_file():
+        if not settings.chroma_url and not (folder / "record.sqlite").is_file():
             raise PccError(
                 f"there is no index in {folder}: run `pcc ingest corpus/` first "
                 "(or point --index / PCC_INDEX_DIR at one)"
             )
         self.settings = settings
-        self.index = Index(folder, embedder or make_embedder(settings))
+        self.index = Index(
+            folder, embedder or make_embedder(settings), location(settings), settings.cache_dir
+        )
+        self.index.exists()  # a server that doesn't answer: one line now, not mid-question
         self.retriever = Retriever(self.index)
         self.thresholds = thresholds or calibrated()
 
@@ -78,8 +81,7 @@ class Assistant:
         self.retriever.refresh()
         if not self.retriever.reports:
             raise PccError(
-                f"the index in {self.settings.index_dir} holds no reports: "
-                "run `pcc ingest corpus/` first"
+                f"the {self.index.describe()} holds no reports: run `pcc ingest corpus/` first"
             )
         retrieval = self.retriever.search(question, filters)
         t1 = time.perf_counter()

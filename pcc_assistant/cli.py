@@ -37,16 +37,22 @@ def _settings(ctx: click.Context) -> Settings:
     type=click.Path(file_okay=False, path_type=Path),
     help="Index folder (default: PCC_INDEX_DIR, pcc.toml, or ./index).",
 )
+@click.option(
+    "--chroma-url",
+    metavar="URL",
+    help="Use the shared index on this Chroma server instead of the folder "
+    "(default: PCC_CHROMA_URL, pcc.toml; the token comes from PCC_CHROMA_TOKEN).",
+)
 @click.version_option(package_name="pcc-assistant")
 @click.pass_context
-def cli(ctx: click.Context, index_dir: Path | None) -> None:
+def cli(ctx: click.Context, index_dir: Path | None, chroma_url: str | None) -> None:
     """Ask questions of Police and Crime Panel reports; answers cite the report's paragraphs.
 
     Settings come from PCC_* environment variables and an optional pcc.toml
     (or the file named by PCC_CONFIG); options given here win.
     """
     try:
-        ctx.obj = load_settings(index_dir=index_dir)
+        ctx.obj = load_settings(index_dir=index_dir, chroma_url=chroma_url)
     except Exception as exc:  # a bad pcc.toml or PCC_ variable
         _fail(f"settings: {exc}", 2)
 
@@ -178,9 +184,16 @@ def ingest(
 
 
 def _read_record(ctx: click.Context) -> Any:
+    settings = _settings(ctx)
+    if settings.chroma_url:
+        from pcc_assistant.index.shared_record import ChromaRecord
+        from pcc_assistant.pipeline import location
+
+        record = ChromaRecord(location(settings))
+        record.client()  # one line naming the URL when the server doesn't answer
+        return record
     from pcc_assistant.index.record import Record
 
-    settings = _settings(ctx)
     path = settings.index_dir / "record.sqlite"
     if not path.is_file():
         _fail(f"no index in {settings.index_dir}: run `pcc ingest corpus/` first")
@@ -311,10 +324,12 @@ def _register() -> None:
     from pcc_assistant.cli_answers import ask
     from pcc_assistant.cli_chat import chat
     from pcc_assistant.cli_eval import eval_command
+    from pcc_assistant.cli_status import status
 
     cli.add_command(ask)
     cli.add_command(chat)
     cli.add_command(eval_command)
+    cli.add_command(status)
 
 
 _register()

@@ -32,6 +32,16 @@ class Settings(BaseSettings):
         default=Path("index"),
         description="Folder of the embedded index (Chroma and the record of what is indexed).",
     )
+    chroma_url: str = Field(
+        default="",
+        description="A Chroma server (`chroma run`) shared by several users, e.g. "
+        "http://127.0.0.1:8000; empty: the embedded index in index_dir.",
+    )
+    chroma_token: str = Field(
+        default="",
+        description="Sent as `Authorization: Bearer …` on every request to chroma_url "
+        "(checked by a proxy in front of Chroma; Chroma itself checks none).",
+    )
     embedding_model: str = Field(
         default="",
         description="Folder of a sentence-transformers model; empty means the packaged "

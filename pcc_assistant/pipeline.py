@@ -13,6 +13,7 @@ from pcc_assistant.config import Settings
 from pcc_assistant.errors import DocumentError
 from pcc_assistant.index.embedder import Embedder, SentenceTransformerEmbedder
 from pcc_assistant.index.indexer import Index, Repair
+from pcc_assistant.index.server import Location
 from pcc_assistant.ingest.document import content_hash, parse_document
 from pcc_assistant.ingest.isolation import ParserWorker
 from pcc_assistant.ingest.loaders import supported
@@ -101,9 +102,20 @@ def prepare_onnx(settings: Settings) -> bool:
     return True
 
 
+def location(settings: Settings) -> Location:
+    """Where Chroma is: the embedded folder, or the server settings name."""
+    return Location(settings.index_dir / "chroma", settings.chroma_url, settings.chroma_token)
+
+
 def open_index(settings: Settings, embedder: Embedder | None = None) -> Index:
-    settings.index_dir.mkdir(parents=True, exist_ok=True)
-    return Index(settings.index_dir, embedder or make_embedder(settings))
+    if not settings.chroma_url:
+        settings.index_dir.mkdir(parents=True, exist_ok=True)
+    return Index(
+        settings.index_dir,
+        embedder or make_embedder(settings),
+        location(settings),
+        settings.cache_dir,
+    )
 
 
 def discover(paths: Iterable[Path]) -> tuple[list[Path], list[DocumentError]]:
@@ -253,7 +265,12 @@ def _store(
     progress.step(job.path, f"embedding {len(parsed.paragraphs)} paragraphs of")
     vectors = index.embed(parsed)
     progress.step(job.path, "storing")
-    index.replace(parsed, vectors)
+    try:
+        index.replace(parsed, vectors)
+    except DocumentError as exc:  # another writer indexed a newer version meanwhile
+        result.failed.append(exc)
+        progress.file_done(job.path, "failed", 0)
+        return
     (result.updated if job.known else result.added).append(parsed.report.doc)
     result.paragraphs += len(parsed.paragraphs)
     result.pages += parsed.report.pages
@@ -288,6 +305,8 @@ def rebuild(settings: Settings, *, reembed: bool = False) -> int:
                 index.replace(parsed, vectors)
                 count += len(vectors)
             index.record.set_meta("collection", index.store.name)
+        elif index.shared:
+            count = index.store.count()  # the server's vectors are the record: keep them
         else:
             count = index.rebuild_store()
         index.keywords.build(index.record.paragraphs(), index.record.version())

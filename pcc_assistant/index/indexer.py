@@ -9,10 +9,12 @@ from types import TracebackType
 
 import numpy as np
 
-from pcc_assistant.errors import IndexBusyError, PccError
+from pcc_assistant.errors import DocumentError, IndexBusyError, PccError
 from pcc_assistant.index.embedder import Embedder, windows
 from pcc_assistant.index.keyword import KeywordIndex
 from pcc_assistant.index.record import Record
+from pcc_assistant.index.server import Location
+from pcc_assistant.index.shared_record import ChromaRecord, NewerVersionError
 from pcc_assistant.index.store import ChromaStore, collection_name
 from pcc_assistant.ingest.paragraphs import PARAGRAPHING_VERSION
 from pcc_assistant.types import Paragraph, ParsedDocument, Report
@@ -33,29 +35,60 @@ class Repair:
 
 
 class Index:
-    """The index folder: ``record.sqlite``, ``chroma/``, ``keyword/``."""
+    """The index: the record of what is indexed, the vectors, the keywords.
 
-    def __init__(self, folder: Path, embedder: Embedder) -> None:
+    Embedded (the default): the folder holds ``record.sqlite``, ``chroma/`` and
+    ``keyword/``. On a Chroma server (``location.url``): the record is kept in the server
+    too (see :mod:`shared_record`), and the keyword index, derived from it, is cached in
+    ``cache_dir`` under a name of the server's.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        embedder: Embedder,
+        location: Location | None = None,
+        cache_dir: Path | None = None,
+    ) -> None:
         self.folder = folder
         self.embedder = embedder
-        self.record = Record(folder / "record.sqlite")
-        self.store = ChromaStore(
-            folder / "chroma", collection_name(embedder.name, PARAGRAPHING_VERSION, embedder.dim)
-        )
-        self.keywords = KeywordIndex(folder / "keyword")
+        self.location = location or Location(folder / "chroma")
+        name = collection_name(embedder.name, PARAGRAPHING_VERSION, embedder.dim)
+        self.store = ChromaStore(self.location, name)
+        self.record: Record | ChromaRecord
+        if self.location.is_server:
+            import hashlib
+
+            key = hashlib.sha1(f"{self.location.base_url()} {name}".encode()).hexdigest()[:16]
+            self.work_dir = (cache_dir or folder) / "servers" / key
+            self.record = ChromaRecord(self.location, self.store)
+        else:
+            self.work_dir = folder
+            self.record = Record(folder / "record.sqlite")
+        self.keywords = KeywordIndex(self.work_dir / "keyword")
         self._lock: object | None = None
+
+    @property
+    def shared(self) -> bool:
+        return self.location.is_server
+
+    def describe(self) -> str:
+        return self.location.describe() if self.shared else f"embedded index {self.folder}"
 
     # -- writing ----------------------------------------------------------------------
     def lock(self) -> None:
         """Take the writer's lock at once, or refuse: two writers would corrupt Chroma."""
         from filelock import FileLock, Timeout
 
-        lock = FileLock(str(self.folder / "write.lock"))
+        # On a server this lock only keeps one machine's writers apart; writers on
+        # several machines are kept consistent by generations (see shared_record).
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.work_dir / "write.lock"))
         try:
             lock.acquire(timeout=0)
         except Timeout:
             raise IndexBusyError(
-                f"another pcc process is writing to the index in {self.folder}; "
+                f"another pcc process is writing to the {self.describe()}; "
                 "wait for it to finish and try again"
             ) from None
         self._lock = lock
@@ -77,8 +110,17 @@ class Index:
         self.unlock()
         self.record.close()
 
+    def exists(self) -> bool:
+        """Whether there is an index here to read (a server: whether it answers)."""
+        if self.shared:
+            self.store.client()  # raises one line naming the URL when it doesn't answer
+            return True
+        return (self.folder / "record.sqlite").is_file()
+
     def repair(self) -> Repair:
         """Finish what a killed writer left: drop vectors the record does not name."""
+        if self.shared:
+            return self._repair_shared()
         rebuilt = False
         if not self.store.healthy():
             self.rebuild_store()
@@ -88,6 +130,25 @@ class Index:
             self.store.delete_other_generations(doc, keep)
             self.record.settled(doc)
         return Repair(len(journal), rebuilt)
+
+    def _repair_shared(self) -> Repair:
+        """Delete generations older than each report's committed one, and uncommitted
+        ones old enough that their writer must be dead (a live one may be writing)."""
+        assert isinstance(self.record, ChromaRecord)
+        gens = self.record.generations()
+        cutoff = self.record.stale_cutoff()
+        wheres: list[dict[str, object]] = [
+            {"$and": [{"doc": doc}, {"gen": {"$ne": gen}}, {"gen": {"$lt": max(gen, cutoff)}}]}
+            for doc, gen in gens.items()
+        ]
+        orphan: dict[str, object] = {"gen": {"$lt": cutoff}}
+        if gens:
+            orphan = {"$and": [{"doc": {"$nin": sorted(gens)}}, orphan]}
+        wheres.append(orphan)
+        for where in wheres:
+            self.store.delete(where)
+            self.record.delete_paragraphs(where)
+        return Repair(0, False)
 
     def rebuild_store(self, progress: Callable[[int], None] | None = None) -> int:
         """Recreate the Chroma collection from the vectors kept in the record."""
@@ -149,15 +210,34 @@ class Index:
             np.stack([v for _, _, v in vectors]) if vectors else np.zeros((0, 1)),
             [_metadata(by_ordinal[o], gen, w, parsed.report) for o, w, _ in vectors],
         )
-        indexed_at = self.record.commit_document(parsed.report, parsed.paragraphs, vectors, gen)
-        self.store.delete_other_generations(doc, gen)
+        try:
+            indexed_at = self.record.commit_document(parsed.report, parsed.paragraphs, vectors, gen)
+        except NewerVersionError as exc:
+            self._drop(doc, {"gen": gen})
+            raise DocumentError(parsed.report.path, str(exc).split(": ", 1)[-1]) from None
+        if self.shared:
+            self._drop(doc, {"gen": {"$lt": gen}})
+        else:
+            self.store.delete_other_generations(doc, gen)
         self.record.settled(doc)
         return indexed_at
+
+    def _drop(self, doc: str, gen_filter: dict[str, object] | None) -> None:
+        """Delete a shared index's vectors and paragraphs of ``doc`` matching the filter."""
+        assert isinstance(self.record, ChromaRecord)
+        where: dict[str, object] = {"doc": doc}
+        if gen_filter is not None:
+            where = {"$and": [{"doc": doc}, gen_filter]}
+        self.store.delete(where)
+        self.record.delete_paragraphs(where)
 
     def remove(self, doc: str) -> bool:
         if doc not in self.record.generations():
             return False
         self.record.remove_document(doc)
+        if self.shared:
+            self._drop(doc, None)
+            return True
         self.store.delete_other_generations(doc, None)
         self.record.settled(doc)
         return True

@@ -1,4 +1,4 @@
-"""Vectors in Chroma (embedded folder). Chroma types stay inside this module."""
+"""Vectors in Chroma (an embedded folder or a server). Chroma types stay inside this module."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from pcc_assistant.errors import PccError
+from pcc_assistant.index.server import Location
 
 _BATCH = 1000
 
@@ -31,26 +32,28 @@ class VectorHit:
 
 
 class ChromaStore:
-    def __init__(self, folder: Path, name: str) -> None:
-        self.folder = folder
+    def __init__(self, location: Location, name: str) -> None:
+        self.location = location
         self.name = name
         self._client: Any = None
         self._collection: Any = None
 
+    @property
+    def folder(self) -> Path:
+        return self.location.folder
+
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = self.location.client()
+        return self._client
+
     def _open(self) -> Any:
         if self._collection is None:
-            import chromadb
-            from chromadb.config import Settings
-
-            self.folder.mkdir(parents=True, exist_ok=True)
-            self._client = chromadb.PersistentClient(
-                path=str(self.folder),
-                settings=Settings(anonymized_telemetry=False, allow_reset=True),
-            )
-            # Vectors are always passed in: Chroma's default embedder would fetch a model.
-            self._collection = self._client.get_or_create_collection(
-                self.name, embedding_function=None, metadata={"hnsw:space": "cosine"}
-            )
+            with self.location.guard("opening the vector collection"):
+                # Vectors are always passed in: Chroma's default embedder would fetch a model.
+                self._collection = self.client().get_or_create_collection(
+                    self.name, embedding_function=None, metadata={"hnsw:space": "cosine"}
+                )
         return self._collection
 
     def healthy(self) -> bool:
@@ -65,8 +68,14 @@ class ChromaStore:
         return True
 
     def reset(self) -> None:
-        """Drop everything Chroma holds here; the record is untouched."""
+        """Drop every vector Chroma holds here; the record is untouched."""
         self._collection = None
+        if self.location.is_server:
+            with self.location.guard("dropping the vector collection"):
+                client = self.client()
+                if self.name in {c.name for c in client.list_collections()}:
+                    client.delete_collection(self.name)
+            return
         try:
             if self._client is not None:
                 self._client.reset()
@@ -80,32 +89,77 @@ class ChromaStore:
     ) -> None:
         col = self._open()
         for i in range(0, len(ids), _BATCH):
-            col.upsert(
-                ids=list(ids[i : i + _BATCH]),
-                embeddings=vectors[i : i + _BATCH].astype(np.float32),
-                metadatas=list(metadatas[i : i + _BATCH]),
-            )
+            with self.location.guard("storing vectors"):
+                col.upsert(
+                    ids=list(ids[i : i + _BATCH]),
+                    embeddings=vectors[i : i + _BATCH].astype(np.float32),
+                    metadatas=list(metadatas[i : i + _BATCH]),
+                )
 
     def delete_other_generations(self, doc: str, keep: int | None) -> None:
         where: dict[str, Any] = {"doc": doc}
         if keep is not None:
             where = {"$and": [{"doc": doc}, {"gen": {"$ne": keep}}]}
-        self._open().delete(where=where)
+        self.delete(where)
+
+    def delete(self, where: dict[str, Any]) -> None:
+        col = self._open()
+        with self.location.guard("deleting vectors"):
+            col.delete(where=where)
 
     def count(self) -> int:
-        return int(self._open().count())
+        col = self._open()
+        with self.location.guard("counting vectors"):
+            return int(col.count())
+
+    def held(self) -> dict[tuple[str, int], int]:
+        """Vectors held per (doc, generation), committed or not: for checks and tests."""
+        col = self._open()
+        held: dict[tuple[str, int], int] = {}
+        offset = 0
+        while True:
+            with self.location.guard("reading vectors"):
+                res = col.get(include=["metadatas"], limit=5000, offset=offset)
+            for m in res["metadatas"] or []:
+                key = (str(m["doc"]), int(m["gen"]))
+                held[key] = held.get(key, 0) + 1
+            if len(res["ids"]) < 5000:
+                return held
+            offset += 5000
+
+    def vectors_of(self, doc: str, gen: int) -> tuple[list[int], np.ndarray]:
+        """One document generation's vectors (every window) and each one's paragraph."""
+        col = self._open()
+        with self.location.guard("reading vectors"):
+            res = col.get(
+                where={"$and": [{"doc": doc}, {"gen": gen}]},
+                include=["embeddings", "metadatas"],
+            )
+        embeddings = res["embeddings"] if res["embeddings"] is not None else []
+        rows = sorted(
+            zip(res["metadatas"] or [], embeddings, strict=True),
+            key=lambda mv: (int(mv[0]["ordinal"]), int(mv[0]["window"])),
+        )
+        if not rows:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        return [int(m["ordinal"]) for m, _ in rows], np.stack(
+            [np.asarray(v, dtype=np.float32) for _, v in rows]
+        )
 
     def query(
         self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None
     ) -> list[VectorHit]:
         col = self._open()  # an empty collection answers with no hits; no count() needed
         try:
-            res = col.query(
-                query_embeddings=[vector.astype(np.float32)],
-                n_results=k,
-                where=where or None,
-                include=["metadatas", "distances"],
-            )
+            with self.location.guard("searching"):
+                res = col.query(
+                    query_embeddings=[vector.astype(np.float32)],
+                    n_results=k,
+                    where=where or None,
+                    include=["metadatas", "distances"],
+                )
+        except PccError:
+            raise
         except Exception as exc:
             raise PccError(
                 f"the vector store in {self.folder} can't be read ({exc}): run `pcc rebuild`"

@@ -1,0 +1,115 @@
+"""``pcc status``: which index is in use, what it holds, whether its server answers."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from pcc_assistant.config import Settings
+from pcc_assistant.errors import PccError
+
+
+def gather(settings: Settings) -> dict[str, Any]:
+    """The status as a dict; ``answers`` False (and ``problem`` set) when it can't be read."""
+    from pcc_assistant.pipeline import location
+
+    where = location(settings)
+    status: dict[str, Any] = {
+        "index": "server" if where.is_server else "embedded",
+        "location": where.base_url() if where.is_server else str(settings.index_dir),
+        "token": bool(settings.chroma_token) if where.is_server else None,
+        "answers": True,
+        "detail": "",
+        "reports": None,
+        "paragraphs": None,
+        "vectors": None,
+        "newest": None,
+        "problem": "",
+    }
+    if where.is_server:
+        info = where.check()
+        status["answers"], status["detail"] = info.answers, info.detail
+        if not info.answers:
+            status["problem"] = f"the Chroma server at {info.url} {info.detail}"
+            return status
+    elif not (settings.index_dir / "record.sqlite").is_file():
+        status["answers"] = False
+        status["problem"] = f"no index in {settings.index_dir}: run `pcc ingest corpus/` first"
+        return status
+    try:
+        _fill(status, settings)
+    except PccError as exc:
+        status["answers"] = False
+        status["problem"] = str(exc)
+    return status
+
+
+def _fill(status: dict[str, Any], settings: Settings) -> None:
+    from pcc_assistant.pipeline import location
+
+    where = location(settings)
+    record: Any
+    if where.is_server:
+        from pcc_assistant.index.shared_record import ChromaRecord
+
+        record = ChromaRecord(where)
+    else:
+        from pcc_assistant.index.record import Record
+
+        record = Record(settings.index_dir / "record.sqlite")
+    reports = record.reports()
+    status["reports"] = len(reports)
+    status["paragraphs"] = sum(r.paragraphs for r in reports)
+    if reports:
+        newest = max(reports, key=lambda r: r.indexed_at)
+        status["newest"] = {"doc": newest.report.doc, "indexed_at": newest.indexed_at}
+    # Vectors: every collection but the record's (one per embedding model in use).
+    client = record.client() if where.is_server else where.client()
+    with where.guard("counting vectors"):
+        status["vectors"] = {
+            c.name: int(c.count())
+            for c in client.list_collections()
+            if c.name.startswith("pcc-") and not c.name.startswith("pcc-record-")
+        }
+    record.close()
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Say which index is in use, what it holds and whether its server answers.
+
+    Exit status 1 when the index can't be read (no index, a server down or refusing).
+    """
+    settings: Settings = ctx.obj
+    info = gather(settings)
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+    else:
+        _print(info)
+    if not info["answers"]:
+        sys.exit(1)
+
+
+def _print(info: dict[str, Any]) -> None:
+    if info["index"] == "server":
+        token = "with a bearer token" if info["token"] else "no token"
+        click.echo(f"index:      Chroma server {info['location']} ({token})")
+        click.echo(
+            f"server:     {'answers, ' + info['detail'] if info['answers'] else info['detail']}"
+        )
+    else:
+        click.echo(f"index:      embedded, folder {info['location']}")
+    if info["problem"]:
+        click.echo(f"error: {info['problem']}", err=True)
+        return
+    click.echo(f"reports:    {info['reports']}")
+    click.echo(f"paragraphs: {info['paragraphs']}")
+    for name, n in (info["vectors"] or {}).items():
+        click.echo(f"vectors:    {n} in {name}")
+    if info["newest"]:
+        click.echo(f"newest:     {info['newest']['doc']} (indexed {info['newest']['indexed_at']})")
