@@ -325,11 +325,13 @@ def _register() -> None:
     from pcc_assistant.cli_chat import chat
     from pcc_assistant.cli_eval import eval_command
     from pcc_assistant.cli_status import status
+    from pcc_assistant.cli_verify import verify
 
     cli.add_command(ask)
     cli.add_command(chat)
     cli.add_command(eval_command)
     cli.add_command(status)
+    cli.add_command(verify)
 
 
 _register()

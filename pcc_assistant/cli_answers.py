@@ -93,7 +93,12 @@ class _Draft:
 
 
 def run_ask(
-    settings: Settings, question: str, filters: Any, answerer: str | None, as_json: bool
+    settings: Settings,
+    question: str,
+    filters: Any,
+    answerer: str | None,
+    as_json: bool,
+    as_markdown: bool = False,
 ) -> int:
     from pcc_assistant.answer.model import answer_json
     from pcc_assistant.ask import Assistant
@@ -121,6 +126,11 @@ def run_ask(
         assistant.close()
     if as_json:
         click.echo(json.dumps(answer_json(answer), indent=2, ensure_ascii=False))
+    elif as_markdown:
+        from pcc_assistant.chat.session import Exchange, export_markdown
+
+        now = dt.datetime.now().astimezone()
+        click.echo(export_markdown([Exchange(question, answer)], now), nl=False)
     else:
         click.echo(answer_text(answer))
     return 0
@@ -136,6 +146,13 @@ def run_ask(
     help="Answer extractively if the generative answerer can't be reached.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as one JSON object.")
+@click.option(
+    "--markdown",
+    "as_markdown",
+    is_flag=True,
+    help="Print the answer as Markdown for briefing notes (as the chat exports it; "
+    "`pcc verify` reads it back).",
+)
 @click.pass_context
 def ask(
     ctx: click.Context,
@@ -147,17 +164,20 @@ def ask(
     answerer: str | None,
     fallback: bool | None,
     as_json: bool,
+    as_markdown: bool,
 ) -> None:
     """Answer QUESTION from the indexed reports, citing their paragraphs.
 
     When the reports don't answer it, says so and shows the closest matches.
     """
     settings: Settings = ctx.obj
+    if as_json and as_markdown:
+        raise click.UsageError("give --json or --markdown, not both")
     if fallback is not None:
         settings = settings.model_copy(update={"fallback": fallback})
     filters = filters_from(reports, organisations, since, until)
     try:
-        code = run_ask(settings, question, filters, answerer, as_json)
+        code = run_ask(settings, question, filters, answerer, as_json, as_markdown)
     except PccError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)

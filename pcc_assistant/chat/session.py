@@ -17,6 +17,7 @@ from typing import Any
 
 from pcc_assistant.answer.model import REFUSAL, Answer, Claim, Evidence, citation_text
 from pcc_assistant.chat.highlight import display_text, spans, support_for
+from pcc_assistant.provenance import provenance_line
 from pcc_assistant.safe_text import clean
 from pcc_assistant.types import Paragraph, Report
 
@@ -184,8 +185,10 @@ def _md(text: str) -> str:
     return re.sub(r"([\\`*<])", r"\\\1", text)
 
 
-def _quote(e: Evidence, support: tuple[str, ...]) -> list[str]:
-    """The paragraph as a block quote, the sentences the answer rests on in bold."""
+def _quote(e: Evidence, support: tuple[str, ...], provenance: bool = False) -> list[str]:
+    """The paragraph as a block quote, the sentences the answer rests on in bold; with
+    ``provenance``, the line under it that ``pcc verify`` reads back (report hash, time
+    indexed)."""
     body = display_text(e.paragraph)
     marked = []
     at = 0
@@ -196,6 +199,8 @@ def _quote(e: Evidence, support: tuple[str, ...]) -> list[str]:
     lines = [f"**[{e.marker}]** {citation_line(e)}", ""]
     for line in "".join(marked).splitlines() or [""]:
         lines.append("> " + line if line.strip() else ">")
+    if provenance:
+        lines += ["", provenance_line(e)]
     return [*lines, ""]
 
 
@@ -216,7 +221,7 @@ def _exchange_markdown(n: int, question: str, a: Answer) -> list[str]:
     if a.answerable:
         out += ["Sources:", ""]
         for e in a.cited():
-            out += _quote(e, support_for(a, e.marker))
+            out += _quote(e, support_for(a, e.marker), provenance=True)
     elif a.retrieved:
         out += ["Closest matches:", ""]
         for e in a.retrieved[:CLOSEST]:
@@ -226,7 +231,8 @@ def _exchange_markdown(n: int, question: str, a: Answer) -> list[str]:
 
 def export_markdown(exchanges: list[Exchange], now: dt.datetime) -> str:
     """The answered questions as Markdown for briefing notes: each answer with its [n]
-    markers, then every cited paragraph quoted in full under its citation."""
+    markers, then every cited paragraph quoted in full under its citation, and under the
+    quote the report's hash and time indexed (read back by ``pcc verify``)."""
     pairs = [(x.question, x.answer) for x in exchanges if x.answer is not None]
     blocks = ["\n".join(_exchange_markdown(n, q, a)) for n, (q, a) in enumerate(pairs, 1)]
     head = f"# Questions to the reports, {now:%d %B %Y %H:%M}\n\n"
