@@ -3,11 +3,14 @@ shared server adds: a record every client sees, clear errors, recovery, a token 
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -19,6 +22,7 @@ from pcc_assistant.errors import PccError
 from pcc_assistant.index.indexer import Index
 from pcc_assistant.retrieve import Filters, Retriever
 from tests.chroma_server import ChromaServer, Proxy, free_port, nginx
+from tests.conftest import CORPUS, DURHAM, ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -338,3 +342,86 @@ def test_proxy_requires_the_bearer_token(server: ChromaServer, tmp_path: Path) -
         assert [(c["doc"], c["paragraph"]) for c in cited][:1] == [(SOUTH_JUN, "2.1")]
     finally:
         proxy.stop()
+
+
+def _lines(path: Path) -> list[dict[str, object]]:
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+def test_readers_never_see_a_half_ingested_report(
+    server: ChromaServer,
+    tmp_path: Path,
+    embedder,  # type: ignore[no-untyped-def]
+) -> None:
+    """Three reader processes ask questions while a `pcc ingest` process adds two reports
+    (one of them the 95-paragraph Durham PDF) and replaces a third."""
+    _empty_server(server.url)
+    settings = Settings(index_dir=tmp_path / "index", chroma_url=server.url)
+    corpus = write_reports(tmp_path / "corpus", (NORTH_MAR,))
+    pipeline.ingest([corpus], settings, embedder=embedder)
+    with pipeline.open_index(settings, embedder) as index:
+        allowed: dict[tuple[str, str], set[str]] = {}
+        for p in index.record.paragraphs():
+            allowed.setdefault((p.doc, p.label), set()).add(p.text)
+
+    write_reports(corpus, (NORTH_JUN, SOUTH_JUN))
+    shutil.copy(CORPUS / f"{DURHAM}.pdf", corpus)
+    path = corpus / f"{NORTH_MAR}.txt"
+    path.write_text(path.read_text().replace("was 81%", "was 83%"))
+
+    stop = tmp_path / "stop"
+    outs = [tmp_path / f"reader-{i}.jsonl" for i in range(3)]
+    readers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.shared_reader", server.url, str(out), str(stop)],
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+        )
+        for out in outs
+    ]
+    try:
+        _wait_for(lambda: all(_lines(o) for o in outs), 180, "every reader's first answer")
+        env = {"PCC_CHROMA_URL": server.url, "PCC_INDEX_DIR": str(tmp_path / "writer")}
+        writer = _pcc("ingest", str(corpus), env=env)
+        assert writer.returncode == 0, writer.stderr
+        assert "3 added, 1 updated" in writer.stdout, writer.stdout
+        done = time.time()
+        _wait_for(
+            lambda: all(sum(float(str(r["t"])) > done for r in _lines(o)) >= 5 for o in outs),
+            180,
+            "five answers from every reader after the ingest",
+        )
+    finally:
+        stop.touch()
+        for r in readers:
+            r.wait(timeout=60)
+
+    with pipeline.open_index(settings, embedder) as index:
+        _consistent(index)
+        for p in index.record.paragraphs():
+            allowed.setdefault((p.doc, p.label), set()).add(p.text)
+    rows = [row for o in outs for row in _lines(o)]
+    errors = [row["error"] for row in rows if "error" in row]
+    assert not errors, errors[0]
+    cited = [c for row in rows for c in row["cited"]]  # type: ignore[attr-defined]
+    assert cited
+    for c in cited:
+        assert c["whole"], c
+        assert c["text"] in allowed[(c["doc"], c["label"])], c
+    after = [c["doc"] for row in rows if float(str(row["t"])) > done for c in row["cited"]]  # type: ignore[attr-defined]
+    assert {DURHAM, SOUTH_JUN} <= set(after)
+    assert all(
+        "was 81%" not in c["text"]
+        for row in rows
+        if float(str(row["t"])) > done
+        for c in row["cited"]
+    )  # type: ignore[attr-defined]

@@ -1,0 +1,67 @@
+"""A reader process for the concurrency test: asks questions of a shared index in a loop
+until a stop file appears, writing one JSON line per answer (or per error).
+
+Usage: python -m tests.shared_reader URL OUT STOP
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import traceback
+from pathlib import Path
+
+QUESTIONS = [
+    "What was Durham's solved rate?",
+    "What was victim satisfaction in Northshire?",
+    "How many thefts of farm machinery were there?",
+    "How many victims did the victims' hub contact?",
+    "How many killed or seriously injured casualties were there?",
+]
+
+
+def main() -> None:
+    url, out, stop = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+    from pcc_assistant.ask import Assistant
+    from pcc_assistant.config import Settings
+
+    settings = Settings(index_dir=out.parent / "reader-index", chroma_url=url)
+    assistant = Assistant(settings)
+    deadline = time.monotonic() + 240
+    n = 0
+    with out.open("a") as sink:
+        while not stop.exists() and time.monotonic() < deadline:
+            question = QUESTIONS[n % len(QUESTIONS)]
+            n += 1
+            row: dict[str, object] = {"question": question, "t": time.time()}
+            try:
+                answer = assistant.ask(question)
+                record = assistant.index.record
+                cited = []
+                for e in answer.cited():
+                    doc = e.paragraph.doc
+                    committed = record.report(doc)
+                    # The report an answer cites is whole: every paragraph of the
+                    # committed generation can be read (it may be newer than the cited one).
+                    whole = committed is not None and committed.paragraphs == len(
+                        record.paragraphs(doc)
+                    )
+                    cited.append(
+                        {
+                            "doc": doc,
+                            "label": e.paragraph.label,
+                            "text": e.paragraph.text,
+                            "whole": whole,
+                        }
+                    )
+                row.update(answerable=answer.answerable, cited=cited)
+            except Exception:
+                row["error"] = traceback.format_exc()
+            sink.write(json.dumps(row) + "\n")
+            sink.flush()
+    assistant.close()
+
+
+if __name__ == "__main__":
+    main()
