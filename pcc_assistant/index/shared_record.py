@@ -38,6 +38,7 @@ from pcc_assistant.types import Paragraph, Report
 _PAGE = 5000  # entries fetched per request
 _DUMMY = [1.0]  # the record's collections hold no vectors; Chroma wants one per entry
 STALE_AFTER_S = 3600.0  # an uncommitted generation this old belongs to a dead writer
+FRESH_S = 0.25  # one answer asks for the reports several times; one request serves them
 
 
 def _paragraph_id(doc: str, gen: int, ordinal: int) -> str:
@@ -58,6 +59,7 @@ class ChromaRecord:
         self._client: Any = None
         self._reports: Any = None
         self._paragraphs: Any = None
+        self._memo: tuple[float, list[IndexedReport]] | None = None
 
     def client(self) -> Any:
         if self.store is not None:
@@ -109,6 +111,7 @@ class ChromaRecord:
         return str(res["metadatas"][0]["value"]) if res["ids"] else None
 
     def set_meta(self, key: str, value: str) -> None:
+        self._changed()
         with self.location.guard("writing the record"):
             self._rep.upsert(
                 ids=[f"meta:{key}"],
@@ -124,11 +127,21 @@ class ChromaRecord:
 
     # -- reading ----------------------------------------------------------------------
     def reports(self) -> list[IndexedReport]:
+        """The committed reports. Read at most every FRESH_S seconds: a reader a moment
+        behind sees a whole older version (its vectors and paragraphs are read by the
+        generation named here), never part of a newer one."""
+        if self._memo is not None and time.monotonic() - self._memo[0] < FRESH_S:
+            return list(self._memo[1])
         res = self._get(
             self._rep, "reading the record", where={"kind": "report"}, include=["metadatas"]
         )
         items = [_indexed(m) for m in res["metadatas"]]
-        return sorted(items, key=lambda i: (i.report.date or dt.date.min, i.report.doc))
+        items.sort(key=lambda i: (i.report.date or dt.date.min, i.report.doc))
+        self._memo = (time.monotonic(), items)
+        return list(items)
+
+    def _changed(self) -> None:
+        self._memo = None
 
     def report(self, doc: str) -> IndexedReport | None:
         with self.location.guard("reading the record"):
@@ -220,6 +233,7 @@ class ChromaRecord:
         """Make ``generation`` of ``report.doc`` the one readers see; its vectors are
         already stored. Refuses if another writer has committed a newer generation."""
         self.write_paragraphs(paragraphs, generation)
+        self._changed()
         current = self.report(report.doc)
         if current is not None and current.generation > generation:
             raise NewerVersionError(
@@ -227,6 +241,7 @@ class ChromaRecord:
                 "while this one ran; theirs is kept"
             )
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        self._changed()
         with self.location.guard("committing the record"):
             self._rep.upsert(
                 ids=[f"report:{report.doc}"],
@@ -241,6 +256,7 @@ class ChromaRecord:
             return
         r = current.report
         moved = Report(r.doc, r.title, r.organisation, r.date, path, r.sha256, r.pages)
+        self._changed()
         with self.location.guard("writing the record"):
             self._rep.upsert(
                 ids=[f"report:{doc}"],
@@ -251,6 +267,7 @@ class ChromaRecord:
             )
 
     def remove_document(self, doc: str) -> None:
+        self._changed()
         with self.location.guard("removing from the record"):
             self._rep.delete(ids=[f"report:{doc}"])
 
