@@ -34,7 +34,13 @@ from pcc_assistant.chat.assistant import (
 from pcc_assistant.chat.highlight import support_for
 from pcc_assistant.chat.main_screen import ChatScreen
 from pcc_assistant.chat.scope import Scope
-from pcc_assistant.chat.screens import Choice, ExportScreen, FilterScreen, HelpScreen
+from pcc_assistant.chat.screens import (
+    Choice,
+    CompareScreen,
+    ExportScreen,
+    FilterScreen,
+    HelpScreen,
+)
 from pcc_assistant.chat.session import (
     SESSION_FILE,
     Exchange,
@@ -46,16 +52,18 @@ from pcc_assistant.chat.session import (
 )
 from pcc_assistant.chat.styles import CSS
 from pcc_assistant.chat.view import no_source_content, source_content
-from pcc_assistant.chat.widgets import ExchangeView, QuestionInput
+from pcc_assistant.chat.widgets import CompareView, ExchangeView, QuestionInput
 from pcc_assistant.errors import PccError
 from pcc_assistant.safe_text import clean
 
 if TYPE_CHECKING:
     from pcc_assistant.answer.model import Answer
+    from pcc_assistant.compare import Comparison
     from pcc_assistant.config import Settings
     from pcc_assistant.types import Report
 
 Phase = Literal["loading", "ready", "failed"]
+COMPARE = "/compare"  # typed before a measure: follow it across the reports
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,7 @@ class _Job:
     question: str
     scope: Scope
     answerer: str
+    measure: str = ""  # set for a comparison instead of a question
 
 
 class ChatApp(App[None]):
@@ -96,6 +105,7 @@ class ChatApp(App[None]):
         self.phase: Phase = "loading"
         self.busy = False
         self.selected: tuple[int, int] | None = None
+        self.measures: dict[int, str] = {}  # entries that are comparisons, and their measure
 
     # -- start-up --------------------------------------------------------------------------
     def get_default_screen(self) -> Screen[Any]:
@@ -154,6 +164,9 @@ class ChatApp(App[None]):
         def token(chunk: str) -> None:
             self._from_thread(self._token, job.entry, chunk)
 
+        if job.measure:
+            self._compare(assistant, job)
+            return
         try:
             stream = token if job.answerer != "extractive" else None
             answer = assistant.ask(job.question, job.scope.filters(), job.answerer, stream)
@@ -164,6 +177,31 @@ class ChatApp(App[None]):
             self._from_thread(self._failed, job.entry, _unexpected("answering", exc))
         else:
             self._from_thread(self._answered, job.entry, answer, reports)
+
+    def _compare(self, assistant: AssistantLike, job: _Job) -> None:
+        from pcc_assistant.compare import Searcher, compare, comparison_answer
+
+        try:
+            retriever = assistant.retriever
+            if not isinstance(retriever, Searcher):
+                raise PccError("this assistant can't search the reports, so it can't compare")
+            comparison = compare(retriever, job.measure, job.scope.filters())
+            answer = comparison_answer(comparison)
+            reports = retriever.reports
+        except PccError as exc:
+            self._from_thread(self._failed, job.entry, str(exc))
+        except Exception as exc:  # the app must outlive any failure of the stack
+            self._from_thread(self._failed, job.entry, _unexpected("comparing", exc))
+        else:
+            self._from_thread(self._compared, job.entry, comparison, answer, reports)
+
+    def _compared(
+        self, entry: int, comparison: Comparison, answer: Answer, reports: list[Report]
+    ) -> None:
+        view = self.views[entry]
+        if isinstance(view, CompareView):
+            view.comparison = comparison
+        self._answered(entry, answer, reports)
 
     def _loaded(self, reports: list[Report]) -> None:
         self.reports = reports
@@ -203,11 +241,35 @@ class ChatApp(App[None]):
         if not question:
             return
         box = self.query_one(QuestionInput)
+        if question.lower() == COMPARE or question.lower().startswith(COMPARE + " "):
+            measure = question[len(COMPARE) :].strip()
+            if not measure:
+                self.notify("Type /compare and a measure, e.g. /compare solved rate", markup=False)
+                return
+            box.remember(question)
+            box.value = ""
+            self.compare(measure)
+            return
         box.remember(question)
         box.value = ""
         entry = self._add_exchange(Exchange(question))
         self.pending.append(entry)
         self._pump()
+
+    def compare(self, measure: str) -> None:
+        """Follow ``measure`` across the reports in scope: a table, its rows cited."""
+        measure = " ".join(measure.split())
+        entry = self._add_exchange(Exchange(f"compare: {measure}"), compare=True)
+        self.measures[entry] = measure
+        self.pending.append(entry)
+        self._pump()
+
+    def action_compare(self) -> None:
+        self.push_screen(CompareScreen(), self._compare_chosen)
+
+    def _compare_chosen(self, measure: str | None) -> None:
+        if measure:
+            self.compare(measure)
 
     def _pump(self) -> None:
         """Hand the next waiting question to the assistant's thread, if it is free."""
@@ -228,7 +290,8 @@ class ChatApp(App[None]):
         self.views[entry].refresh_content()
         self._show_status()
         question = self.exchanges[entry].question
-        self._jobs.put(_Job(entry, question, self.scope, self.answerer))
+        measure = self.measures.get(entry, "")
+        self._jobs.put(_Job(entry, question, self.scope, self.answerer, measure))
 
     def _token(self, entry: int, chunk: str) -> None:
         view = self.views[entry]
@@ -339,6 +402,7 @@ class ChatApp(App[None]):
                 keys.append((b.key.replace(",", " / "), b.tooltip or b.description.lower()))
         keys += [
             ("click [n]", "show that paragraph"),
+            (f"{COMPARE} MEASURE", "a measure's figure in each report, by date, each cited"),
             ("ctrl+p", "command palette: every action by name"),
             ("ctrl+q", "quit (the conversation is kept)"),
         ]
@@ -395,6 +459,7 @@ class ChatApp(App[None]):
             if widget.id != "welcome":
                 widget.remove()
         self.exchanges, self.views, self.selected = [], [], None
+        self.measures = {}
         self.query_one("#source", Static).update(no_source_content())
         self.query_one("#sources", VerticalScroll).border_title = "Source"
         self.query_one("#sources", VerticalScroll).border_subtitle = ""
@@ -408,6 +473,11 @@ class ChatApp(App[None]):
             "Filter reports and answerer",
             "Choose which reports to ask (by report, organisation, date) and who answers",
             self.action_filter,
+        )
+        yield SystemCommand(
+            "Compare a measure across reports",
+            "Each report's figure for a measure (e.g. solved rate), by date, with citations",
+            self.action_compare,
         )
         yield SystemCommand(
             "Export conversation to Markdown",
@@ -428,10 +498,10 @@ class ChatApp(App[None]):
         )
 
     # -- helpers ---------------------------------------------------------------------------
-    def _add_exchange(self, x: Exchange) -> int:
+    def _add_exchange(self, x: Exchange, compare: bool = False) -> int:
         entry = len(self.exchanges)
         self.exchanges.append(x)
-        view = ExchangeView(entry, x)
+        view = CompareView(entry, x) if compare else ExchangeView(entry, x)
         self.views.append(view)
         self.query_one("#conversation", VerticalScroll).mount(view)
         self._follow()

@@ -243,3 +243,31 @@ class ExportScreen(ModalScreen[Path | None]):
             )
             return
         self.dismiss(path)
+
+
+class CompareScreen(ModalScreen[str | None]):
+    """Asks which measure to follow across the reports (``/compare MEASURE`` does too)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss", "Cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="compare"):
+            yield Label(Content.styled("Compare a measure across the reports", "bold"))
+            yield Static(
+                Content.styled(
+                    "Each report's figure, with its period, place and citation, by date. Measure:",
+                    "dim",
+                )
+            )
+            yield Input(placeholder="e.g. victim satisfaction, solved rate", id="measure")
+            yield Static(Content.styled("Enter compares, Escape cancels.", "dim"), id="problem")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        measure = " ".join(event.value.split())
+        if not measure:
+            self.query_one("#problem", Static).update(
+                Content.styled("name a measure, e.g. solved rate", "bold $text-error")
+            )
+            return
+        self.dismiss(measure)

@@ -7,6 +7,8 @@ only click actions are the ones made here, from marker numbers.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.content import Content
 from textual.style import Style
 
@@ -14,6 +16,11 @@ from pcc_assistant.answer.model import REFUSAL, Answer, Evidence
 from pcc_assistant.chat.highlight import display_text, spans
 from pcc_assistant.chat.session import CLOSEST, Exchange, citation_line
 from pcc_assistant.safe_text import clean
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from pcc_assistant.compare import Comparison
 
 MARKER = "bold $accent"
 SELECTED = "bold reverse $accent"
@@ -77,6 +84,27 @@ def exchange_content(
     else:
         lines.append(Content.styled(waiting or "searching the reports…", f"italic {DIM}"))
     return Content("\n").join(lines)
+
+
+def compare_content(entry: int, c: Comparison, selected: int | None = None) -> RenderableType:
+    """A comparison in the conversation: the table ``pcc compare`` prints, each row's
+    ``[n]`` selecting its paragraph like an answer's markers do."""
+    from rich.console import Group
+    from rich.style import Style as RichStyle
+    from rich.text import Text
+
+    from pcc_assistant.compare.table import comparison_table
+
+    def link(marker: int) -> RichStyle:
+        return RichStyle.from_meta({"@click": f"app.select_source({entry}, {marker})"})
+
+    head = Text.assemble(
+        (f"Q{entry + 1} ", "bold"), ("compare: ", "bold"), (_safe(c.measure), "bold")
+    )
+    parts: list[RenderableType] = [head, comparison_table(c, link, selected)]
+    if not c.reported:
+        parts.append(Text("No indexed report gives this measure.", style="bold"))
+    return Group(*parts)
 
 
 def source_content(e: Evidence, support: tuple[str, ...]) -> Content:

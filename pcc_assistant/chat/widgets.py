@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.widgets import Input, Static
 
 from pcc_assistant.chat.session import Exchange
-from pcc_assistant.chat.view import exchange_content
+from pcc_assistant.chat.view import compare_content, exchange_content
+
+if TYPE_CHECKING:
+    from pcc_assistant.compare import Comparison
 
 
 class QuestionInput(Input):
@@ -62,3 +65,17 @@ class ExchangeView(Static):
         self.update(
             exchange_content(self.entry, self.exchange, self.selected, self.draft, self.waiting)
         )
+
+
+class CompareView(ExchangeView):
+    """A ``/compare`` entry: the waiting line, then the comparison's table."""
+
+    def __init__(self, entry: int, exchange: Exchange) -> None:
+        self.comparison: Comparison | None = None
+        super().__init__(entry, exchange)
+
+    def refresh_content(self) -> None:
+        if self.comparison is None:
+            super().refresh_content()
+        else:
+            self.update(compare_content(self.entry, self.comparison, self.selected))

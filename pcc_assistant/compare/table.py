@@ -1,0 +1,107 @@
+"""The comparison as a rich table: the same one in ``pcc compare`` and in the chat.
+
+Report text enters cells only as plain ``Text`` (never markup) after :func:`clean`, so a
+report can't restyle the terminal. ``link`` lets the chat make each citation clickable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.style import Style
+from rich.table import Table
+from rich.text import Text
+
+from pcc_assistant.answer.model import format_date
+from pcc_assistant.compare import Comparison, Row
+from pcc_assistant.safe_text import clean
+
+NOT_REPORTED = "not reported"
+FLAG = "⚑"
+
+
+def _safe(text: str) -> str:
+    return " ".join(clean(text).split())
+
+
+def _title(row: Row, limit: int = 48) -> str:
+    """The report's title, shortened at a word for the table (JSON has it whole)."""
+    title = _safe(row.report.title)
+    if len(title) <= limit:
+        return title
+    return title[:limit].rsplit(" ", 1)[0].rstrip(" –-,") + "…"
+
+
+def _date(row: Row) -> str:
+    return format_date(row.report) if row.report.date else "undated"
+
+
+def comparison_table(
+    c: Comparison,
+    link: Callable[[int], Style | None] | None = None,
+    selected: int | None = None,
+) -> RenderableType:
+    """Report, date, period, place or group, value and citation, a row per report;
+    under it, the comparison each report makes and why a row is flagged."""
+    table = Table(
+        title=Text(f"{_safe(c.measure)}: the figure each report gives"),
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+        show_edge=False,
+    )
+    table.add_column("report", min_width=12)
+    table.add_column("date", no_wrap=True)
+    table.add_column("period", min_width=9)
+    table.add_column("place / group", min_width=7)
+    table.add_column("value", no_wrap=True)
+    table.add_column("citation", min_width=10)
+    notes: list[Text] = []
+    flags = 0
+    for row in c.rows:
+        f = row.figure
+        if f is None or row.evidence is None:
+            table.add_row(
+                Text(_title(row)),
+                Text(_date(row)),
+                Text("—", style="dim"),
+                Text("—", style="dim"),
+                Text(NOT_REPORTED, style="dim italic"),
+                Text(""),
+            )
+            continue
+        marker = row.evidence.marker
+        value = Text(_safe(f.value), style="bold red" if row.flagged else "bold")
+        if row.flagged:
+            flags += 1
+            value.append(f" {FLAG}{flags}", style="bold red")
+        table.add_row(
+            Text(_title(row)),
+            Text(_date(row)),
+            Text(_safe(f.period) or "—"),
+            Text(_safe(f.place) or "—"),
+            value,
+            _cite(marker, row.citation(), link, selected),
+        )
+        if f.comparison:
+            note = _cite(marker, "", link, selected)
+            where = row.citation().split(",")[0]
+            note.append(f" {where}: {_safe(f.comparison)}", style="dim")
+            notes.append(note)
+        if row.flagged:
+            notes.append(Text(f"{FLAG}{flags} {_safe(row.flagged)}", style="red"))
+    return Group(table, *notes) if notes else table
+
+
+def _cite(
+    marker: int, citation: str, link: Callable[[int], Style | None] | None, selected: int | None
+) -> Text:
+    cite = Text(f"[{marker}]", style="bold reverse" if marker == selected else "bold")
+    if link is not None and (style := link(marker)) is not None:
+        cite.stylize(style)
+    if citation:
+        cite.append(" " + _safe(citation))
+    return cite
