@@ -317,18 +317,27 @@ def rebuild(ctx: click.Context, reembed: bool) -> None:
     except PccError as exc:
         _fail(str(exc))
         return
+    if _settings(ctx).chroma_url and not reembed:
+        click.echo(
+            f"the server keeps the record beside its {count} vectors, so there is nothing to "
+            "rebuild from; the keyword index was rebuilt (`--reembed` embeds every paragraph "
+            "again)"
+        )
+        return
     click.echo(f"rebuilt: {count} vectors")
 
 
 def _register() -> None:
     from pcc_assistant.cli_answers import ask
     from pcc_assistant.cli_chat import chat
+    from pcc_assistant.cli_compare import compare
     from pcc_assistant.cli_eval import eval_command
     from pcc_assistant.cli_status import status
     from pcc_assistant.cli_verify import verify
 
     cli.add_command(ask)
     cli.add_command(chat)
+    cli.add_command(compare)
     cli.add_command(eval_command)
     cli.add_command(status)
     cli.add_command(verify)
