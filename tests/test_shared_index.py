@@ -18,7 +18,7 @@ import pytest
 
 from pcc_assistant import pipeline
 from pcc_assistant.config import Settings
-from pcc_assistant.errors import PccError
+from pcc_assistant.errors import DocumentError, PccError
 from pcc_assistant.index.indexer import Index
 from pcc_assistant.retrieve import Filters, Retriever
 from tests.chroma_server import ChromaServer, Proxy, free_port, nginx
@@ -425,3 +425,54 @@ def test_readers_never_see_a_half_ingested_report(
         if float(str(row["t"])) > done
         for c in row["cited"]
     )  # type: ignore[attr-defined]
+
+
+def test_compare_and_verify_over_the_server(server: ChromaServer, tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    _empty_server(server.url)
+    settings = Settings(index_dir=tmp_path / "index", chroma_url=server.url)
+    corpus = write_reports(tmp_path / "corpus", (NORTH_MAR, NORTH_JUN))
+    pipeline.ingest([corpus], settings, embedder=embedder)
+    env = {"PCC_CHROMA_URL": server.url, "PCC_INDEX_DIR": str(tmp_path / "client")}
+
+    compare = _pcc("compare", "--json", "victim satisfaction", env=env)
+    assert compare.returncode == 0, compare.stderr
+    rows = json.loads(compare.stdout)
+    rows = rows["rows"] if isinstance(rows, dict) else rows
+    values = {(r["doc"], r["value"]) for r in rows if r.get("value")}
+    assert {(NORTH_MAR, "81%"), (NORTH_JUN, "79%")} <= values, rows
+
+    ask = _pcc("ask", "--json", "What was victim satisfaction in the March 2021 report?", env=env)
+    assert ask.returncode == 0, ask.stderr
+    notes = tmp_path / "answer.json"
+    notes.write_text(ask.stdout)
+    held = _pcc("verify", str(notes), env=env)
+    assert held.returncode == 0, held.stdout + held.stderr
+
+    path = corpus / f"{NORTH_MAR}.txt"
+    path.write_text(path.read_text().replace("was 81%", "was 83%"))
+    pipeline.ingest([corpus], settings, embedder=embedder)
+    changed = _pcc("verify", str(notes), env=env)
+    assert changed.returncode == 1 and "changed" in changed.stdout, changed.stdout
+
+
+def test_two_writers_on_one_report_the_later_wins(
+    server: ChromaServer, tmp_path: Path, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    """Writers on two machines aren't kept apart by a lock: the generations decide."""
+    from pcc_assistant.ingest.document import parse_document
+
+    _empty_server(server.url)
+    settings = Settings(index_dir=tmp_path / "index", chroma_url=server.url)
+    corpus = write_reports(tmp_path / "corpus", (SOUTH_JUN,))
+    parsed = parse_document(corpus / f"{SOUTH_JUN}.txt", sha256="first")
+    with (
+        pipeline.open_index(settings, embedder) as slow,
+        pipeline.open_index(settings, embedder) as fast,
+    ):
+        slow_gen = slow.record.next_generation()  # the slow writer starts first ...
+        fast.replace(parsed, fast.embed(parsed))  # ... the fast one commits meanwhile
+        slow.record.next_generation = lambda: slow_gen  # type: ignore[method-assign]
+        with pytest.raises(DocumentError, match="newer version of southshire"):
+            slow.replace(parsed, slow.embed(parsed))
+        assert fast.record.generations()[SOUTH_JUN] > slow_gen
+        _consistent(fast)

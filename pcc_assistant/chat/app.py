@@ -97,6 +97,11 @@ class ChatApp(App[None]):
         self.answerer = answerer or settings.answerer
         self.session_path = session_path or settings.index_dir / SESSION_FILE
         self.index_dir = settings.index_dir
+        self.where = (
+            f"shared index on {settings.chroma_url}"
+            if settings.chroma_url
+            else f"index in {settings.index_dir}"
+        )
         self.exchanges: list[Exchange] = []
         self.views: list[ExchangeView] = []
         self.pending: deque[int] = deque()
@@ -208,7 +213,7 @@ class ChatApp(App[None]):
         self.phase = "ready"
         if not reports:
             self._notice(
-                f"The index in {self.index_dir} holds no reports: run `pcc ingest corpus/` "
+                f"The {self.where} holds no reports: run `pcc ingest corpus/` "
                 "in another terminal, then ask.",
                 error=True,
             )
