@@ -224,6 +224,18 @@ def test_server_down_is_one_line_naming_the_url(tmp_path: Path) -> None:
     assert "Traceback" not in bad.stderr
 
 
+def test_a_server_that_hangs_is_given_up_on(tmp_path: Path) -> None:
+    """It accepts connections and never answers: one line after the connect timeout."""
+    import socket
+
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(8)
+        url = f"http://127.0.0.1:{hung.getsockname()[1]}"
+        line = _one_error_line(_pcc("--index", str(tmp_path / "i"), "--chroma-url", url, "list"))
+    assert url in line and "gave no answer within 5 s" in line
+
+
 def test_status_and_list_over_the_server(server: ChromaServer, tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
     _empty_server(server.url)
     settings = Settings(index_dir=tmp_path / "index", chroma_url=server.url)

@@ -18,6 +18,7 @@ from pcc_assistant.errors import PccError
 
 HEARTBEAT = "/api/v2/heartbeat"
 CONNECT_TIMEOUT_S = 5.0
+REQUEST_TIMEOUT_S = 120.0  # longest any one request may take (a batch of 1,000 vectors)
 
 
 @dataclass(frozen=True)
@@ -75,11 +76,11 @@ class Location:
         try:
             resp = httpx.get(url + HEARTBEAT, headers=self.headers(), timeout=CONNECT_TIMEOUT_S)
         except httpx.ConnectError as exc:
-            return ServerInfo(url, False, f"not answering ({_reason(exc)})")
+            return ServerInfo(url, False, f"is not answering ({_reason(exc)})")
         except httpx.TimeoutException:
-            return ServerInfo(url, False, f"no answer within {CONNECT_TIMEOUT_S:.0f} s")
+            return ServerInfo(url, False, f"gave no answer within {CONNECT_TIMEOUT_S:.0f} s")
         except httpx.HTTPError as exc:
-            return ServerInfo(url, False, f"failed: {_reason(exc)}")
+            return ServerInfo(url, False, f"could not be asked: {_reason(exc)}")
         if resp.status_code in (401, 403):
             said = "without a token" if not self.token else "with the token given"
             return ServerInfo(url, False, f"refused the request {said} (HTTP {resp.status_code})")
@@ -111,13 +112,15 @@ class Location:
             raise PccError(f"the Chroma server at {info.url} {info.detail}")
         host, port, ssl = self._parts()
         with self.guard("connecting"):
-            return chromadb.HttpClient(
+            client = chromadb.HttpClient(
                 host=host,
                 port=port,
                 ssl=ssl,
                 headers=self.headers(),
                 settings=Settings(anonymized_telemetry=False),
             )
+        _limit_waits(client)
+        return client
 
     @contextmanager
     def guard(self, doing: str) -> Iterator[None]:
@@ -133,6 +136,17 @@ class Location:
             raise PccError(
                 f"the Chroma server at {self.base_url()} failed while {doing}: {_reason(exc)}"
             ) from exc
+
+
+def _limit_waits(client: Any) -> None:
+    """Chroma's HTTP client waits for ever (httpx timeout=None, no setting for it in
+    chromadb 1.5): a server that accepts and then hangs would hang every command. Set a
+    limit on its httpx session, when the client is built as this version builds it."""
+    import httpx
+
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = httpx.Timeout(REQUEST_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
 
 
 def _reason(exc: BaseException) -> str:
