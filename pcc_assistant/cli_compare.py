@@ -38,8 +38,9 @@ def compare(
     as_json: bool,
     chart: bool,
 ) -> None:
-    """Follow MEASURE (e.g. "victim satisfaction") across the reports: each report's
-    figure with its period, place and citation, in date order.
+    """Follow a measure across the reports: each one's figure, period, place, citation.
+
+    MEASURE is a few words, e.g. "victim satisfaction"; rows are in report date order.
 
     Reports that don't give it are listed as not reported; two reports giving different
     figures for the same period and place are flagged. Every value shown is in its cited
