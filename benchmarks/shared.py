@@ -14,12 +14,15 @@ then the warm latency of ``--questions`` questions from eval/questions.jsonl, as
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import datetime as dt
 import json
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -35,16 +38,68 @@ from common import (
 )
 
 
-def run(settings: object, embedder: object, questions: list[str], rounds: int) -> dict[str, float]:
+def grow(settings: Any, embedder: Any, source: Path, size: int) -> int:
+    """Add copies of the sample reports (new ids, dates a quarter earlier per copy, the
+    same paragraphs and vectors, read from the ``source`` record) until ``size``
+    paragraphs are indexed; returns the paragraphs indexed."""
+    from pcc_assistant import pipeline
+    from pcc_assistant.index.record import Record
+    from pcc_assistant.types import ParsedDocument
+
+    rec = Record(source / "record.sqlite")
+    items = [r.report for r in rec.reports()]
+    paragraphs = {r.doc: rec.paragraphs(r.doc) for r in items}
+    vectors: dict[str, list[Any]] = {r.doc: [] for r in items}
+    for row in rec.vectors():
+        vectors[row.doc].append((row.ordinal, row.window, row.vector))
+    rec.close()
+    total = sum(len(p) for p in paragraphs.values())
+    copy = 0
+    with pipeline.open_index(settings, embedder) as index:
+        index.lock()
+        while total < size:
+            copy += 1
+            for r in items:
+                doc = f"{r.doc}--copy{copy:03d}"
+                report = dataclasses.replace(
+                    r,
+                    doc=doc,
+                    date=r.date - dt.timedelta(days=91 * copy) if r.date else None,
+                    sha256=f"{r.sha256[:48]}copy{copy:03d}",
+                )
+                keep = tuple(dataclasses.replace(p, doc=doc) for p in paragraphs[r.doc])
+                index.replace(ParsedDocument(report, keep), vectors[r.doc])
+                total += len(keep)
+        index.refresh_keywords()
+    return total
+
+
+def run(
+    settings: Any,
+    embedder: Any,
+    questions: list[str],
+    rounds: int,
+    size: int = 0,
+    source: Path | None = None,
+) -> dict[str, float]:
     from pcc_assistant import pipeline
     from pcc_assistant.ask import Assistant
 
     t0 = time.perf_counter()
-    result = pipeline.ingest([SAMPLE_PDFS], settings, embedder=embedder)  # type: ignore[arg-type]
+    result = pipeline.ingest([SAMPLE_PDFS], settings, embedder=embedder)
     ingest_s = time.perf_counter() - t0
     assert not result.failed, result.failed
+    paragraphs = result.paragraphs
+    grow_s = 0.0
+    if size and source is not None:
+        t0 = time.perf_counter()
+        paragraphs = grow(settings, embedder, source, size)
+        grow_s = time.perf_counter() - t0
+    # The reader is another user's machine: nothing the writer cached (on a server, the
+    # keyword index built from the shared paragraphs) is there to load.
+    reader = settings.model_copy(update={"cache_dir": settings.index_dir.with_name("reader-cache")})
     t0 = time.perf_counter()
-    assistant = Assistant(settings, embedder=embedder)  # type: ignore[arg-type]
+    assistant = Assistant(reader, embedder=embedder)  # type: ignore[arg-type]
     assistant.ask(questions[0])
     first_s = time.perf_counter() - t0
     latencies = []
@@ -56,7 +111,8 @@ def run(settings: object, embedder: object, questions: list[str], rounds: int) -
     assistant.close()
     return {
         "ingest_s": ingest_s,
-        "paragraphs": result.paragraphs,
+        "grow_s": grow_s,
+        "paragraphs": paragraphs,
         "first_s": first_s,
         "median_ms": statistics.median(latencies),
         "p95_ms": percentile(latencies, 95),
@@ -68,8 +124,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--questions", type=int, default=40)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument(
+        "--sizes", default="0,10000", help="paragraphs; 0 is the two sample reports alone"
+    )
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
+    sizes = [int(x) for x in args.sizes.split(",")]
 
     from pcc_assistant.config import Settings
     from pcc_assistant.index.embedder import SentenceTransformerEmbedder
@@ -81,45 +141,68 @@ def main() -> None:
     embedder = SentenceTransformerEmbedder()
     embedder.embed(["load the model"])
     load = load_average()
+    results: list[tuple[int, dict[str, float], dict[str, float]]] = []
     with tempfile.TemporaryDirectory(prefix="pcc-bench-shared-") as tmp:
         base = Path(tmp)
         server = ChromaServer(base / "chroma").start()
         # A first ingest warms what the first of the two would otherwise pay alone (the
-        # parser process, the model's first batches, imports); not counted.
-        run(Settings(index_dir=base / "warm-up"), embedder, questions[:2], 1)
+        # parser process, the model's first batches, imports); not counted. Its record
+        # is where the copies for larger sizes come from.
+        source = base / "warm-up"
+        run(Settings(index_dir=source), embedder, questions[:2], 1)
         try:
-            figures = {
-                "embedded": run(
-                    Settings(index_dir=base / "embedded"), embedder, questions, args.rounds
-                ),
-                "server": run(
-                    Settings(index_dir=base / "client", chroma_url=server.url),
+            for n, size in enumerate(sizes):
+                url = server.url
+                emb = run(
+                    Settings(index_dir=base / f"embedded-{n}"),
                     embedder,
                     questions,
                     args.rounds,
-                ),
-            }
+                    size,
+                    source,
+                )
+                _empty(url)
+                srv = run(
+                    Settings(index_dir=base / f"client-{n}", chroma_url=url),
+                    embedder,
+                    questions,
+                    args.rounds,
+                    size,
+                    source,
+                )
+                results.append((size, emb, srv))
         finally:
             server.stop()
-    e, s = figures["embedded"], figures["server"]
+    table = [
+        "| paragraphs | what | embedded | server | server / embedded |",
+        "|---|---|---|---|---|",
+    ]
     rows = [
         ("ingest the sample reports (s)", "ingest_s", lambda x: f"{x:.1f}"),
+        ("add copies up to the size (s)", "grow_s", lambda x: f"{x:.1f}"),
         ("open, then first answer (s)", "first_s", lambda x: f"{x:.2f}"),
         ("warm answer, median (ms)", "median_ms", ms),
         ("warm answer, p95 (ms)", "p95_ms", ms),
     ]
-    table = ["| what | embedded | server | server / embedded |", "|---|---|---|---|"]
-    for label, key, fmt in rows:
-        table.append(f"| {label} | {fmt(e[key])} | {fmt(s[key])} | {s[key] / e[key]:.2f}× |")
+    for _, e, s in results:
+        for label, key, fmt in rows:
+            if key == "grow_s" and not e[key]:
+                continue
+            ratio = f"{s[key] / e[key]:.2f}×" if e[key] else ""
+            table.append(
+                f"| {e['paragraphs']:,.0f} | {label} | {fmt(e[key])} | {fmt(s[key])} | {ratio} |"
+            )
     body = "\n".join(
         [
             machine_line(["chromadb", "bm25s"]),
             f"Load average at start: {load}.",
             "",
             f"Command: `.venv/bin/python benchmarks/shared.py --questions {args.questions} "
-            f"--rounds {args.rounds}`. Both stores hold the two sample reports "
-            f"({e['paragraphs']:.0f} paragraphs); the server is `chroma run` on 127.0.0.1 "
-            f"in the same machine; {e['n']:.0f} answers per store (sentence-transformers "
+            f"--rounds {args.rounds} --sizes {args.sizes}`. The server is `chroma run` on "
+            "127.0.0.1 on the same machine. Each store first ingests the two sample reports; "
+            "larger sizes add copies of them (new ids, earlier dates, the same paragraphs "
+            "and vectors). "
+            f"{results[0][1]['n']:.0f} answers per store and size (sentence-transformers "
             "embedder, loaded once).",
             "",
             *table,
@@ -128,6 +211,16 @@ def main() -> None:
     print(body)
     if not args.no_write:
         write_section("Shared index on a Chroma server (`benchmarks/shared.py`)", body)
+
+
+def _empty(url: str) -> None:
+    """Start each size on an empty server."""
+    import chromadb
+
+    host, port = url.removeprefix("http://").split(":")
+    client = chromadb.HttpClient(host=host, port=int(port))
+    for c in client.list_collections():
+        client.delete_collection(c.name)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,9 @@ from pcc_assistant.ingest.metadata import MONTHS
 from pcc_assistant.types import Report
 
 _DIRECT_SCORING_LIMIT = 20_000  # paragraphs; past this a filtered Chroma search is cheaper
+# On a server each report's vectors not yet cached cost a request (about 20 ms for 100
+# paragraphs): past a few reports one filtered search on the server is cheaper.
+_DIRECT_SCORING_REPORTS_SHARED = 4
 _W_DENSE = 0.4  # measured on eval/questions.jsonl: hit@3 0.83 (RRF) -> 0.88
 _DENSE_K = 40  # windows asked of Chroma (several may belong to one paragraph)
 _KEYWORD_K = 40
@@ -183,6 +186,11 @@ class Retriever:
         if (
             restrict is not None
             and sum(self._reports[d].paragraphs for d in restrict) <= _DIRECT_SCORING_LIMIT
+            and (
+                not self.index.shared
+                or len(restrict) <= _DIRECT_SCORING_REPORTS_SHARED
+                or all((d, self._generations.get(d, -1)) in self._vector_cache for d in restrict)
+            )
         ):
             for doc in restrict:
                 ordinals, matrix = self._vectors(doc)
