@@ -168,12 +168,25 @@ class Retriever:
         reports = self.index.record.reports()
         self._reports = {r.report.doc: r for r in reports}
         self._generations = {r.report.doc: r.generation for r in reports}
-        kw = self.index.keywords
-        if kw.version() != version:
-            kw.build(self.index.record.paragraphs(), version, persist=False)
-        else:
-            kw.load()
+        self._keywords(version)
         self._version = version
+
+    def _keywords(self, version: int) -> None:
+        """The keyword index of this record version: loaded when on disk, else built.
+
+        A reader has no right to write an index folder (it may be shared, or read only);
+        a server's client keeps its own copy in its cache, so the next `pcc ask` loads it
+        instead of fetching every paragraph again.
+        """
+        kw = self.index.keywords
+        try:
+            if kw.version() == version:
+                kw.load()
+                if kw.version() == version:
+                    return
+        except (OSError, ValueError, KeyError):  # another process was replacing it then
+            pass
+        kw.build(self.index.record.paragraphs(), version, persist=self.index.shared)
 
     def _dense(self, vector: np.ndarray, restrict: set[str] | None) -> dict[tuple[str, int], float]:
         """Cosine similarity of the best window of the nearest paragraphs.

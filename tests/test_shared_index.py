@@ -174,15 +174,23 @@ def test_contract_answers_cite_the_paragraph(backend: Settings, tmp_path: Path, 
     from pcc_assistant.ask import Assistant
 
     pipeline.ingest([write_reports(tmp_path / "corpus")], backend, embedder=embedder)
-    assistant = Assistant(backend, embedder=embedder)
+    # The reader is another user: none of the writer's cache.
+    reader = backend.model_copy(update={"cache_dir": tmp_path / "reader-cache"})
+    assistant = Assistant(reader, embedder=embedder)
     try:
         answer = assistant.ask("How many killed or seriously injured casualties were there?")
         assert answer.answerable, answer.text
         cited = {(e.paragraph.doc, e.paragraph.label) for e in answer.cited()}
         assert (SOUTH_JUN, "1.2") in cited
         assert "301" in answer.text
+        version = assistant.index.record.version()
     finally:
         assistant.close()
+    stamps = list((tmp_path / "reader-cache").glob("servers/*/keyword/pcc-keys.json"))
+    if backend.chroma_url:  # the reader kept the keyword index it built, for next time
+        assert [json.loads(p.read_text())["version"] for p in stamps] == [version]
+    else:  # a reader never writes an embedded index, nor a cache
+        assert not stamps
 
 
 # -- a shared server --------------------------------------------------------------------

@@ -9,7 +9,9 @@ weigh a question's words without reading the corpus again.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import threading
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,7 +69,8 @@ class KeywordIndex:
         if not persist:
             self._set(model, keys, df, version)
             return
-        tmp = self.folder.with_name(self.folder.name + ".tmp")
+        # A name of this process's own: readers of a shared server may build at once.
+        tmp = self.folder.with_name(f"{self.folder.name}.tmp-{os.getpid()}-{threading.get_ident()}")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         if model is not None:
@@ -77,7 +80,10 @@ class KeywordIndex:
         )
         (tmp / "pcc-df.json").write_text(json.dumps(df))
         shutil.rmtree(self.folder, ignore_errors=True)
-        tmp.rename(self.folder)  # readers see the old index or the new, never half of one
+        try:
+            tmp.rename(self.folder)  # readers see the old index or the new, never half of one
+        except OSError:  # another process put its build there first; it is as good
+            shutil.rmtree(tmp, ignore_errors=True)
         self._set(model, keys, df, version)
 
     def _set(
