@@ -289,3 +289,21 @@ def test_pcc_ask_errors_are_one_line(ingested: Settings, tmp_path: Path) -> None
     assert r.returncode == 1 and "pcc ingest" in r.stderr and "Traceback" not in r.stderr
     r = _pcc("ask", "What?", "--since", "last tuesday", index=ingested.index_dir)
     assert r.returncode == 2 and "not a date" in r.stderr
+
+
+def test_a_cover_page_is_never_added_as_a_claim(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """'March 2021' in a question matches the cover's date, which states no fact."""
+    from pcc_assistant import pipeline
+    from pcc_assistant.ask import Assistant
+    from tests.test_shared_index import NORTH_JUN, NORTH_MAR, write_reports
+
+    settings = Settings(index_dir=tmp_path / "index")
+    pipeline.ingest(
+        [write_reports(tmp_path / "corpus", (NORTH_MAR, NORTH_JUN))], settings, embedder=embedder
+    )
+    assistant = Assistant(settings, embedder=embedder)
+    try:
+        answer = assistant.ask("What was victim satisfaction in Northshire in March 2021?")
+    finally:
+        assistant.close()
+    assert not [e for e in answer.cited() if e.paragraph.label.startswith("front")], answer.text

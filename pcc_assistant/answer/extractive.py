@@ -342,6 +342,8 @@ def extract(
                 continue
             if s.unit.kind == "row" and any(c.evidence is s.evidence for c in chosen):
                 continue  # one row of a table answers; more rows are noise
+            if s.evidence.paragraph.label.startswith("front"):
+                continue  # a cover page (title, body, date) matches words, adds no fact
             gain = _share(q, s.words - covered)
             other = cross_report and s.evidence.paragraph.doc not in docs
             tie = s.score >= 0.95 * best.score and s.coverage >= 0.6  # as good: say both
