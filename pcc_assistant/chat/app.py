@@ -97,6 +97,7 @@ class ChatApp(App[None]):
         self.answerer = answerer or settings.answerer
         self.session_path = session_path or settings.index_dir / SESSION_FILE
         self.index_dir = settings.index_dir
+        self.shared_url = settings.chroma_url  # shown in the status bar: whose index this is
         self.where = (
             f"shared index on {settings.chroma_url}"
             if settings.chroma_url
@@ -542,6 +543,7 @@ class ChatApp(App[None]):
             (self.answerer, "bold"),
             ("  │  asking ", "dim"),
             (clean(self.scope.describe(self.reports)), "bold"),
+            *((("  │  shared ", "dim"), (self.shared_url, "bold")) if self.shared_url else ()),
         )
 
     def _from_thread(self, callback: Callable[..., object], *args: object) -> None:
