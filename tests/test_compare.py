@@ -101,6 +101,15 @@ def test_prosecution_rate(assistant: Any) -> None:
     assert not row_of(c, DURHAM).reported
 
 
+def test_a_threshold_is_not_the_measure(assistant: Any) -> None:
+    """ "confidence ... fell below 50%" in Fenland is a threshold; the measure is 56.4%."""
+    cambs = row_of(follow(assistant, "confidence"), CAMBS)
+    assert cambs.figure is not None and cambs.evidence is not None
+    assert cambs.figure.value == "56.4%"
+    assert cambs.figure.period == "12 months ending March 2020"
+    assert cambs.evidence.paragraph.label == "4.1.3"
+
+
 def test_a_figure_that_moved_from_an_earlier_one(assistant: Any) -> None:
     asb = row_of(follow(assistant, "ASB incidents"), DURHAM)
     assert asb.figure is not None and asb.evidence is not None

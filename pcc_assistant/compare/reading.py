@@ -143,6 +143,11 @@ _PLACES = re.compile(
     r"(?:North|South) (?:East|West)|East Midlands|West Midlands|Yorkshire and the Humber|"
     r"(?:North|South|East|West)(?: policing)? areas?|regionally|MSG|most similar group)\b"
 )
+_THRESHOLD = re.compile(
+    r"\b(?:below|above|under|over|beneath|exceed(?:ed|ing|s)?|(?:less|more|fewer) than|"
+    r"at (?:least|most)|up to)\s*$",
+    re.IGNORECASE,
+)
 _POSSESSIVE = re.compile(r"\b([A-Z][a-z]+)['’]s\b")
 _EMPHASIS = re.compile(r"\*([^*\n]{3,40})\*")
 _GENERIC = {
@@ -450,6 +455,8 @@ def _value(
         value = text[m.start() : m.end()].strip()
         if _is_year(value.lstrip("£$€")) or re.match(r"[\w.,/-]", text[m.start() - 1 : m.start()]):
             continue  # a year, or part of a range or code that the mask blanked ("5-8")
+        if _THRESHOLD.search(text[max(0, m.start() - 16) : m.start()]):
+            continue  # "fell below 50%": a threshold crossed, not the measure's value
         nxt = next((w for s, _, w in words if s >= m.end()), "")
         between = text[m.end() : m.end() + 3]
         if (
