@@ -330,3 +330,18 @@ def test_real_quarterly_chart_and_json(quarterly: Settings) -> None:
     # a measure given only in a heading the paragraphing kept out of the text: not shown
     bounce = json.loads(run(quarterly.index_dir, "bounce rate", "--json"))["rows"]
     assert [r["reported"] for r in bounce] == [False, False]
+
+
+def test_numbers_in_a_list_name_things() -> None:
+    """'Principles 2, 3, 4 and 11' are the principles' numbers, not a measure's value."""
+    from pcc_assistant.compare.reading import read
+    from pcc_assistant.types import Paragraph, Report
+
+    report = Report("q2", "Quarterly report", "Cabinet Office", None, "q2.txt", "0" * 64, 1)
+    text = (
+        "Corporate releases support progress against Public Data Principles 2, 3, 4, 5, 6, "
+        "8, 9 and 11. Datasets published rose to 412 in the quarter."
+    )
+    p = Paragraph("q2", 0, "1", "paragraph", (1,), "", text, 0, len(text))
+    assert read("public data principles", p, report) == []
+    assert [f.value for f in read("datasets published", p, report)] == ["412"]

@@ -316,6 +316,18 @@ def _with_context(best: Scored, scored: list[Scored], after: bool = True) -> lis
     return chosen
 
 
+def _cover(s: Scored) -> bool:
+    """A cover page: text before the first numbered paragraph that says little beyond
+    the report's own title, organisation and date (unnumbered reports start with
+    content here, which stays)."""
+    p, r = s.evidence.paragraph, s.evidence.report
+    if not p.label.startswith("front"):
+        return False
+    date = r.date.strftime("%d %B %Y") if r.date else ""
+    known = set(terms(f"{r.title} {r.organisation} {date} police crime panel report"))
+    return len([t for t in terms(s.unit.body) if t not in known]) <= 2
+
+
 def extract(
     question: str,
     evidence: Sequence[Evidence],
@@ -342,8 +354,8 @@ def extract(
                 continue
             if s.unit.kind == "row" and any(c.evidence is s.evidence for c in chosen):
                 continue  # one row of a table answers; more rows are noise
-            if s.evidence.paragraph.label.startswith("front"):
-                continue  # a cover page (title, body, date) matches words, adds no fact
+            if _cover(s):
+                continue  # a cover page matches a question's date or name, states no fact
             gain = _share(q, s.words - covered)
             other = cross_report and s.evidence.paragraph.doc not in docs
             tie = s.score >= 0.95 * best.score and s.coverage >= 0.6  # as good: say both

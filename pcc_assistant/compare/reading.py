@@ -457,6 +457,10 @@ def _value(
             continue  # a year, or part of a range or code that the mask blanked ("5-8")
         if _THRESHOLD.search(text[max(0, m.start() - 16) : m.start()]):
             continue  # "fell below 50%": a threshold crossed, not the measure's value
+        if re.search(
+            r"\d,\s+$|\d,?\s+(?:and|or)\s+$", text[max(0, m.start() - 10) : m.start()]
+        ) or re.match(r",\s+\d", text[m.end() : m.end() + 6]):
+            continue  # "Principles 2, 3, 4 and 11": numbers in a list name things
         nxt = next((w for s, _, w in words if s >= m.end()), "")
         between = text[m.end() : m.end() + 3]
         if (
