@@ -138,6 +138,13 @@ def test_contract_add_search_filters_counts(backend: Settings, tmp_path: Path, e
             found = retriever.search("victim satisfaction", filters).evidence
             assert found and {e.paragraph.doc for e in found} <= allowed, filters
 
+        from pcc_assistant.cli_status import gather
+
+        status = gather(backend)
+        assert status["index"] == ("server" if backend.chroma_url else "embedded")
+        assert (status["answers"], status["reports"], status["paragraphs"]) == (True, 3, 16)
+        assert sum(status["vectors"].values()) == index.store.count()
+
         vector = embedder.embed(["victims contacted by the hub"])[0]
         hits = index.store.query(vector, 5, {"doc": {"$in": [NORTH_JUN]}})
         assert hits and {h.doc for h in hits} == {NORTH_JUN}
