@@ -152,20 +152,31 @@ class ChromaRecord:
         return {i.report.doc: i.generation for i in self.reports()}
 
     def paragraphs(self, doc: str | None = None) -> list[Paragraph]:
-        gens = self.generations()
+        """The committed paragraphs of ``doc``, or of every report.
+
+        All reports are read in pages of the whole collection (few requests); a writer
+        adding or deleting meanwhile can shift the pages, so a report whose count doesn't
+        match its record entry is read again by itself.
+        """
+        committed = {i.report.doc: i for i in self.reports()}
         if doc is not None:
-            if doc not in gens:
-                return []
-            where: dict[str, Any] = {"$and": [{"doc": doc}, {"gen": gens[doc]}]}
-            res = self._get(self._par, "reading paragraphs", where=where)
-        else:
-            res = self._get(self._par, "reading paragraphs")
-        found = [
-            _paragraph(m, text)
-            for m, text in zip(res["metadatas"], res["documents"], strict=True)
-            if gens.get(str(m.get("doc"))) == m.get("gen")
-        ]
+            return self._paragraphs_of(doc, committed[doc].generation) if doc in committed else []
+        res = self._get(self._par, "reading paragraphs")
+        by_doc: dict[str, list[Paragraph]] = {}
+        for m, text in zip(res["metadatas"], res["documents"], strict=True):
+            d = str(m.get("doc"))
+            if d in committed and committed[d].generation == m.get("gen"):
+                by_doc.setdefault(d, []).append(_paragraph(m, text))
+        for d, item in committed.items():
+            if len(by_doc.get(d, ())) != item.paragraphs:
+                by_doc[d] = self._paragraphs_of(d, item.generation)
+        found = [p for ps in by_doc.values() for p in ps]
         return sorted(found, key=lambda p: (p.doc, p.ordinal))
+
+    def _paragraphs_of(self, doc: str, gen: int) -> list[Paragraph]:
+        where = {"$and": [{"doc": doc}, {"gen": gen}]}
+        res = self._get(self._par, "reading paragraphs", where=where)
+        return [_paragraph(m, t) for m, t in zip(res["metadatas"], res["documents"], strict=True)]
 
     def paragraphs_at(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], Paragraph]:
         """The paragraphs at these (doc, ordinal) keys; keys no longer indexed are absent."""
