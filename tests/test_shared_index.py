@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -298,12 +299,28 @@ def test_server_killed_mid_ingest_then_rerun_leaves_nothing_half_indexed(
         srv.stop()
 
 
+def _plant(index: Index, parsed: Any, gen: int) -> None:
+    """What a writer killed between writing and committing leaves: a generation's
+    vectors and paragraphs with no report entry naming it."""
+    import numpy as np
+
+    from pcc_assistant.index.indexer import _metadata, _vector_id
+
+    vectors = index.embed(parsed)
+    doc = parsed.report.doc
+    index.store.add(
+        [_vector_id(doc, gen, o, w) for o, w, _ in vectors],
+        np.stack([v for _, _, v in vectors]),
+        [_metadata(parsed.paragraphs[o], gen, w, parsed.report) for o, w, _ in vectors],
+    )
+    index.record.write_paragraphs(parsed.paragraphs, gen)  # type: ignore[union-attr]
+
+
 def test_a_dead_writers_generation_is_invisible_and_cleaned(
     server: ChromaServer,
     tmp_path: Path,
     embedder,  # type: ignore[no-untyped-def]
 ) -> None:
-    """What a writer killed between writing and committing leaves behind."""
     from pcc_assistant.ingest.document import parse_document
 
     _empty_server(server.url)
@@ -312,21 +329,9 @@ def test_a_dead_writers_generation_is_invisible_and_cleaned(
     pipeline.ingest([corpus], settings, embedder=embedder)
     path = corpus / f"{NORTH_MAR}.txt"
     path.write_text(path.read_text().replace("was 81%", "was 99%"))
-    parsed = parse_document(path, sha256="half")
     with pipeline.open_index(settings, embedder) as index:
         gen = index.record.next_generation()
-        vectors = index.embed(parsed)
-        import numpy as np
-
-        from pcc_assistant.index.indexer import _metadata, _vector_id
-
-        index.store.add(
-            [_vector_id(NORTH_MAR, gen, o, w) for o, w, _ in vectors],
-            np.stack([v for _, _, v in vectors]),
-            [_metadata(parsed.paragraphs[o], gen, w, parsed.report) for o, w, _ in vectors],
-        )
-        index.record.write_paragraphs(parsed.paragraphs, gen)  # type: ignore[union-attr]
-        # ... and dies here, before the commit.
+        _plant(index, parse_document(path, sha256="half"), gen)
     with pipeline.open_index(settings, embedder) as index:
         found = Retriever(index).search("victim satisfaction in Northshire").evidence
         assert found and not any("99%" in e.paragraph.text for e in found)
@@ -336,6 +341,39 @@ def test_a_dead_writers_generation_is_invisible_and_cleaned(
     with pipeline.open_index(settings, embedder) as index:
         _consistent(index)
         assert "was 99%" in {p.label: p.text for p in index.record.paragraphs(NORTH_MAR)}["1.1"]
+
+
+def test_repair_deletes_what_dead_writers_left(
+    server: ChromaServer,
+    tmp_path: Path,
+    embedder,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Older generations go at once; uncommitted newer ones (and reports never
+    committed) once they are old enough that no live writer can own them."""
+    from pcc_assistant.index import shared_record
+    from pcc_assistant.ingest.document import parse_document
+
+    _empty_server(server.url)
+    settings = Settings(index_dir=tmp_path / "index", chroma_url=server.url)
+    corpus = write_reports(tmp_path / "corpus", (NORTH_MAR, SOUTH_JUN))
+    pipeline.ingest([corpus], settings, embedder=embedder)
+    ghost = write_reports(tmp_path / "ghost", (NORTH_JUN,))
+    with pipeline.open_index(settings, embedder) as index:
+        committed = index.record.generations()
+        older, newer = committed[SOUTH_JUN] - 1, index.record.next_generation()
+        _plant(index, parse_document(corpus / f"{SOUTH_JUN}.txt", sha256="x"), older)
+        _plant(index, parse_document(corpus / f"{NORTH_MAR}.txt", sha256="x"), newer)
+        _plant(index, parse_document(ghost / f"{NORTH_JUN}.txt", sha256="x"), newer)
+    pipeline.remove([], settings)  # a write: it repairs first
+    with pipeline.open_index(settings, embedder) as index:
+        held = index.store.held()
+        assert (SOUTH_JUN, older) not in held
+        assert {(NORTH_MAR, newer), (NORTH_JUN, newer)} <= set(held)  # may be a live writer's
+    monkeypatch.setattr(shared_record, "STALE_AFTER_S", 0.0)
+    pipeline.remove([], settings)
+    with pipeline.open_index(settings, embedder) as index:
+        _consistent(index)
 
 
 @pytest.mark.skipif(

@@ -26,6 +26,9 @@ def embedding_text(p: Paragraph) -> str:
     return f"{section}\n{p.text}" if section else p.text
 
 
+_REPAIR_BATCH = 100
+
+
 @dataclass(frozen=True)
 class Repair:
     """What opening the index for writing had to mend."""
@@ -137,15 +140,19 @@ class Index:
         assert isinstance(self.record, ChromaRecord)
         gens = self.record.generations()
         cutoff = self.record.stale_cutoff()
-        wheres: list[dict[str, object]] = [
+        clauses: list[dict[str, object]] = [
             {"$and": [{"doc": doc}, {"gen": {"$ne": gen}}, {"gen": {"$lt": max(gen, cutoff)}}]}
             for doc, gen in gens.items()
         ]
         orphan: dict[str, object] = {"gen": {"$lt": cutoff}}
         if gens:
             orphan = {"$and": [{"doc": {"$nin": sorted(gens)}}, orphan]}
-        wheres.append(orphan)
-        for where in wheres:
+        clauses.append(orphan)
+        # A hundred reports per request: Chroma's SQLite refuses an expression deeper
+        # than 1,000 (seen at 1,000 reports in one request).
+        for i in range(0, len(clauses), _REPAIR_BATCH):
+            batch = clauses[i : i + _REPAIR_BATCH]
+            where = batch[0] if len(batch) == 1 else {"$or": batch}
             self.store.delete(where)
             self.record.delete_paragraphs(where)
         return Repair(0, False)
