@@ -122,7 +122,8 @@ def verify(ctx: click.Context, notes: Path, as_json: bool) -> None:
     paragraph is in the index word for word), changed (shown as a word diff), or is gone.
     Exit status 0 when all hold, 1 when any doesn't, 2 when NOTES can't be read.
     """
-    from pcc_assistant.provenance import check, check_json, read_citations
+    from pcc_assistant.notes import read_citations
+    from pcc_assistant.provenance import check, check_json
 
     settings: Settings = ctx.obj
     try:

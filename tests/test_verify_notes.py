@@ -20,7 +20,7 @@ from pcc_assistant.ask import Assistant
 from pcc_assistant.chat.session import Exchange, export_markdown
 from pcc_assistant.cli import cli
 from pcc_assistant.config import Settings
-from pcc_assistant.provenance import read_citations
+from pcc_assistant.notes import read_citations
 
 from .conftest import CAMBS, CORPUS, DURHAM, shared_txt
 
