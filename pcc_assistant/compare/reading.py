@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, replace
 
 from pcc_assistant.answer.sentences import figures, flatten, fold, units
+from pcc_assistant.ingest.metadata import MONTHS
 from pcc_assistant.terms import terms
 from pcc_assistant.types import Paragraph, Report
 
@@ -41,25 +42,6 @@ _LINE_LABEL = re.compile(
     r"^\s*(?:[-•]\s*)?\d+(?:\.\d+){2,}\.?\s+|^\s*(?:[-•]\s*)?\d+\.\d+\s+(?=[-−–]?[£$€]?\d|[A-Z])"
 )
 _PERIOD = re.compile("|".join(f"(?:{p})" for p in _PERIODS), re.IGNORECASE)
-_MONTHS = {
-    m: i + 1
-    for i, m in enumerate(
-        [
-            "january",
-            "february",
-            "march",
-            "april",
-            "may",
-            "june",
-            "july",
-            "august",
-            "september",
-            "october",
-            "november",
-            "december",
-        ]
-    )
-}
 
 # Numbers that are not a measure's value: dates, sample sizes, labels, links.
 _MASKS = re.compile(
@@ -353,7 +335,7 @@ def period_end(period: str) -> dt.date | None:
     found = re.findall(rf"({_MONTH})\s+({_YEAR})", period, re.IGNORECASE)
     if found:
         month_name, year = found[-1]
-        return _month_end(int(year), _MONTHS[month_name.lower()])
+        return _month_end(int(year), MONTHS[month_name.lower()])
     years = re.findall(rf"\b({_YEAR})\b", period)
     return dt.date(int(years[-1]), 12, 31) if years else None
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from pcc_assistant.errors import DocumentError
 from pcc_assistant.ingest.furniture import Line
 
-MONTHS = {  # month names and abbreviations -> 1..12; retrieval reads dates with it too
+MONTHS = {  # month names and abbreviations -> 1..12; retrieval and compare read dates with it too
     m: i
     for i, names in enumerate(
         [
