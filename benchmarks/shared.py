@@ -161,7 +161,7 @@ def main() -> None:
                     size,
                     source,
                 )
-                _empty(url)
+                server.empty()
                 srv = run(
                     Settings(index_dir=base / f"client-{n}", chroma_url=url),
                     embedder,
@@ -211,16 +211,6 @@ def main() -> None:
     print(body)
     if not args.no_write:
         write_section("Shared index on a Chroma server (`benchmarks/shared.py`)", body)
-
-
-def _empty(url: str) -> None:
-    """Start each size on an empty server."""
-    import chromadb
-
-    host, port = url.removeprefix("http://").split(":")
-    client = chromadb.HttpClient(host=host, port=int(port))
-    for c in client.list_collections():
-        client.delete_collection(c.name)
 
 
 if __name__ == "__main__":

@@ -68,6 +68,14 @@ class ChromaServer:
         _wait(self.url, self.proc, log, {})
         return self
 
+    def empty(self) -> None:
+        """Drop every collection: the next test (or benchmark size) starts from nothing."""
+        import chromadb
+
+        client = chromadb.HttpClient(host="127.0.0.1", port=self.port)
+        for c in client.list_collections():
+            client.delete_collection(c.name)
+
     def kill(self) -> None:
         """SIGKILL: the server goes away without a word."""
         if self.proc is not None and self.proc.poll() is None:

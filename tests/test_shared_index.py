@@ -76,21 +76,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
     srv.stop()
 
 
-def _empty_server(url: str) -> None:
-    import chromadb
-
-    host, port = url.removeprefix("http://").split(":")
-    client = chromadb.HttpClient(host=host, port=int(port))
-    for c in client.list_collections():
-        client.delete_collection(c.name)
-
-
 @pytest.fixture(params=["embedded", "server"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     if request.param == "embedded":
         return Settings(index_dir=tmp_path / "index")
     srv: ChromaServer = request.getfixturevalue("server")
-    _empty_server(srv.url)
+    srv.empty()
     return Settings(index_dir=tmp_path / "index", chroma_url=srv.url)
 
 
@@ -253,7 +244,7 @@ def test_a_server_that_hangs_is_given_up_on(tmp_path: Path) -> None:
 
 
 def test_status_and_list_over_the_server(server: ChromaServer, tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
-    _empty_server(server.url)
+    server.empty()
     settings = Settings(index_dir=tmp_path / "index", chroma_url=server.url)
     pipeline.ingest([write_reports(tmp_path / "corpus")], settings, embedder=embedder)
     env = {"PCC_CHROMA_URL": server.url, "PCC_INDEX_DIR": str(tmp_path / "elsewhere")}
@@ -323,7 +314,7 @@ def test_a_dead_writers_generation_is_invisible_and_cleaned(
 ) -> None:
     from pcc_assistant.ingest.document import parse_document
 
-    _empty_server(server.url)
+    server.empty()
     settings = Settings(index_dir=tmp_path / "index", chroma_url=server.url)
     corpus = write_reports(tmp_path / "corpus", (NORTH_MAR,))
     pipeline.ingest([corpus], settings, embedder=embedder)
@@ -354,7 +345,7 @@ def test_repair_deletes_what_dead_writers_left(
     from pcc_assistant.index import shared_record
     from pcc_assistant.ingest.document import parse_document
 
-    _empty_server(server.url)
+    server.empty()
     settings = Settings(index_dir=tmp_path / "index", chroma_url=server.url)
     corpus = write_reports(tmp_path / "corpus", (NORTH_MAR, SOUTH_JUN))
     pipeline.ingest([corpus], settings, embedder=embedder)
@@ -380,7 +371,7 @@ def test_repair_deletes_what_dead_writers_left(
     nginx() is None, reason="nginx is not installed (scripts/setup --dev installs it)"
 )
 def test_proxy_requires_the_bearer_token(server: ChromaServer, tmp_path: Path) -> None:
-    _empty_server(server.url)
+    server.empty()
     token = "test-token-0123456789abcdef"
     proxy = Proxy(tmp_path, server.port, token).start()
     try:
@@ -429,7 +420,7 @@ def test_readers_never_see_a_half_ingested_report(
 ) -> None:
     """Three reader processes ask questions while a `pcc ingest` process adds two reports
     (one of them the 95-paragraph Durham PDF) and replaces a third."""
-    _empty_server(server.url)
+    server.empty()
     settings = Settings(index_dir=tmp_path / "index", chroma_url=server.url)
     corpus = write_reports(tmp_path / "corpus", (NORTH_MAR,))
     pipeline.ingest([corpus], settings, embedder=embedder)
@@ -493,7 +484,7 @@ def test_readers_never_see_a_half_ingested_report(
 
 
 def test_compare_and_verify_over_the_server(server: ChromaServer, tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
-    _empty_server(server.url)
+    server.empty()
     settings = Settings(index_dir=tmp_path / "index", chroma_url=server.url)
     corpus = write_reports(tmp_path / "corpus", (NORTH_MAR, NORTH_JUN))
     pipeline.ingest([corpus], settings, embedder=embedder)
@@ -526,7 +517,7 @@ def test_two_writers_on_one_report_the_later_wins(
     """Writers on two machines aren't kept apart by a lock: the generations decide."""
     from pcc_assistant.ingest.document import parse_document
 
-    _empty_server(server.url)
+    server.empty()
     settings = Settings(index_dir=tmp_path / "index", chroma_url=server.url)
     corpus = write_reports(tmp_path / "corpus", (SOUTH_JUN,))
     parsed = parse_document(corpus / f"{SOUTH_JUN}.txt", sha256="first")
