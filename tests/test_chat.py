@@ -659,16 +659,35 @@ def _snap_app(tmp_path: Path) -> ChatApp:
     return fake_app(tmp_path)
 
 
+async def _still(pilot: Pilot[None]) -> None:
+    """Stop the cursor blinking, then wait until the screen stops changing.
+
+    A blinking cursor made a snapshot depend on the moment it was taken (a CI run caught the
+    cursor lit); the app also scrolls after refreshes, which a fixed pause can outrun.
+    """
+    app: ChatApp = pilot.app  # type: ignore[assignment]
+    for box in app.screen.query(Input):
+        box.cursor_blink = False
+    seen, same = "", 0
+    deadline = time.monotonic() + 10
+    while same < 3 and time.monotonic() < deadline:
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause(0.05)
+        now = screen_text(app)
+        same = same + 1 if now == seen else 0
+        seen = now
+
+
 async def _asked(pilot: Pilot[None], question: str) -> None:
     app: ChatApp = pilot.app  # type: ignore[assignment]
     await until(pilot, ready(app))
     await ask(pilot, app, question)
-    await pilot.pause(0.1)
 
 
 def test_snapshot_empty_start(snap_compare: Any, tmp_path: Path) -> None:
     async def run_before(pilot: Pilot[None]) -> None:
         await until(pilot, ready(pilot.app))  # type: ignore[arg-type]
+        await _still(pilot)
 
     assert snap_compare(_snap_app(tmp_path), terminal_size=(80, 24), run_before=run_before)
 
@@ -676,6 +695,7 @@ def test_snapshot_empty_start(snap_compare: Any, tmp_path: Path) -> None:
 def test_snapshot_answer_with_selected_citation(snap_compare: Any, tmp_path: Path) -> None:
     async def run_before(pilot: Pilot[None]) -> None:
         await _asked(pilot, Q_SOLVED)
+        await _still(pilot)
 
     assert snap_compare(_snap_app(tmp_path), terminal_size=(80, 24), run_before=run_before)
 
@@ -683,6 +703,7 @@ def test_snapshot_answer_with_selected_citation(snap_compare: Any, tmp_path: Pat
 def test_snapshot_refusal(snap_compare: Any, tmp_path: Path) -> None:
     async def run_before(pilot: Pilot[None]) -> None:
         await _asked(pilot, Q_BUDGET)
+        await _still(pilot)
 
     assert snap_compare(_snap_app(tmp_path), terminal_size=(80, 24), run_before=run_before)
 
@@ -691,7 +712,7 @@ def test_snapshot_filter_screen(snap_compare: Any, tmp_path: Path) -> None:
     async def run_before(pilot: Pilot[None]) -> None:
         await until(pilot, ready(pilot.app))  # type: ignore[arg-type]
         await pilot.press("ctrl+f")
-        await pilot.pause(0.2)
+        await _still(pilot)
 
     app = fake_app(tmp_path, scope=Scope(docs=(CAMBS,)))
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
@@ -701,7 +722,7 @@ def test_snapshot_help_screen(snap_compare: Any, tmp_path: Path) -> None:
     async def run_before(pilot: Pilot[None]) -> None:
         await until(pilot, ready(pilot.app))  # type: ignore[arg-type]
         await pilot.press("f1")
-        await pilot.pause(0.2)
+        await _still(pilot)
 
     assert snap_compare(_snap_app(tmp_path), terminal_size=(80, 24), run_before=run_before)
 
@@ -710,5 +731,6 @@ def test_snapshot_large_terminal(snap_compare: Any, tmp_path: Path) -> None:
     async def run_before(pilot: Pilot[None]) -> None:
         await _asked(pilot, Q_SOLVED)
         await pilot.press("tab")
+        await _still(pilot)
 
     assert snap_compare(_snap_app(tmp_path), terminal_size=(120, 40), run_before=run_before)
