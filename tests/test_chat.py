@@ -43,6 +43,7 @@ from pcc_assistant.retrieve import Filters
 from pcc_assistant.safe_text import clean
 from pcc_assistant.types import Paragraph, Report
 from tests.conftest import CAMBS, DURHAM, ROOT
+from tests.tui import locate, run_command, screen_text, until
 
 pytestmark = pytest.mark.anyio
 
@@ -209,33 +210,9 @@ def fake_app(tmp_path: Path, fake: FakeAssistant | None = None, **kwargs: Any) -
 
 
 # -- helpers -------------------------------------------------------------------------------
-def screen_text(app: ChatApp) -> str:
-    """What the terminal shows, as text."""
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
-
-
-def locate(app: ChatApp, text: str, within: str = "") -> tuple[int, int]:
-    """Screen coordinates of ``text`` (in widget ``within``, if given)."""
-    region = app.screen.query_one(within).region if within else app.screen.region
-    for y, line in enumerate(screen_text(app).splitlines()):
-        x = line.find(text, region.x, region.right)
-        if x >= 0 and region.y <= y < region.bottom:
-            return x, y
-    raise AssertionError(f"{text!r} is not on the screen:\n{screen_text(app)}")
-
-
 def notices(app: ChatApp) -> list[str]:
     """The conversation's lines that are not questions, as text."""
     return [str(w.content) for w in app.query(".notice").results(Static)]
-
-
-async def until(pilot: Pilot[None], check: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out; the screen:\n{screen_text(pilot.app)}")  # type: ignore[arg-type]
-        await pilot.pause(0.05)
-    await pilot.pause()
 
 
 async def ask(pilot: Pilot[None], app: ChatApp, question: str) -> Exchange:
@@ -461,10 +438,7 @@ async def test_palette_has_an_entry_for_each_action(tmp_path: Path) -> None:
             "New conversation",
         ):
             assert title in titles
-        await pilot.press("ctrl+p")
-        await pilot.press(*"Help: keys")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
+        await run_command(pilot, "Help: keys")
         await until(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
         assert "ctrl+s / f3" in screen_text(app)
 
@@ -479,8 +453,7 @@ async def test_loading_state_and_a_question_typed_meanwhile(tmp_path: Path) -> N
         await pilot.press(*"What")  # the box takes typing while the index loads
         app.query_one(QuestionInput).value = Q_SOLVED
         await pilot.press("enter")
-        await pilot.pause(0.2)
-        assert "waiting for the index to load…" in screen_text(app)
+        await until(pilot, lambda: "waiting for the index to load…" in screen_text(app))
         assert not fake.asked
         gate.set()
         await until(pilot, lambda: app.exchanges[0].done)

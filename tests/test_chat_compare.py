@@ -3,18 +3,16 @@ on the real index of the sample reports."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.pilot import Pilot
 
 from pcc_assistant.chat.app import ChatApp
 from pcc_assistant.chat.screens import CompareScreen
 from pcc_assistant.chat.widgets import CompareView, QuestionInput
 from pcc_assistant.config import Settings
+from tests.tui import locate, run_command, screen_text, until
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -33,28 +31,6 @@ def app(ingested: Settings, embedder: Any, tmp_path: Path) -> ChatApp:
         factory=lambda: Assistant(ingested, embedder=embedder),
         session_path=tmp_path / "session.json",
     )
-
-
-def screen_text(app: ChatApp) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
-
-
-def locate(app: ChatApp, text: str, within: str) -> tuple[int, int]:
-    region = app.screen.query_one(within).region
-    for y, line in enumerate(screen_text(app).splitlines()):
-        x = line.find(text, region.x, region.right)
-        if x >= 0 and region.y <= y < region.bottom:
-            return x, y
-    raise AssertionError(f"{text!r} is not on the screen:\n{screen_text(app)}")
-
-
-async def until(pilot: Pilot[None], check: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out; the screen:\n{screen_text(pilot.app)}")  # type: ignore[arg-type]
-        await pilot.pause(0.05)
-    await pilot.pause()
 
 
 async def test_compare_command_and_palette_entry(app: ChatApp) -> None:
@@ -76,10 +52,7 @@ async def test_compare_command_and_palette_entry(app: ChatApp) -> None:
         locate(app, "32. Durham Constabulary", within="#sources")
 
         # the palette entry asks for the measure in a dialog
-        await pilot.press("ctrl+p")
-        await pilot.press(*"Compare a measure")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
+        await run_command(pilot, "Compare a measure")
         await until(pilot, lambda: isinstance(app.screen, CompareScreen))
         await pilot.press(*"victim satisfaction")
         await pilot.press("enter")
