@@ -19,7 +19,7 @@ from pcc_assistant.config import Settings
 from pcc_assistant.errors import PccError
 from pcc_assistant.index.embedder import Embedder
 from pcc_assistant.index.indexer import Index
-from pcc_assistant.retrieve import Filters, Retrieval, Retriever
+from pcc_assistant.retrieve import Filters, Retrieval, Retriever, mentions_month
 
 ANSWERERS = ("extractive", "openai", "ollama", "local")
 GENERATIVE_PARAGRAPHS = 6  # what a small model's context holds, with room to answer
@@ -86,6 +86,13 @@ class Assistant:
         retrieval = self.retriever.search(question, filters)
         t1 = time.perf_counter()
         answer = self._extractive(question, retrieval)
+        if not answer.answerable and mentions_month(question):
+            # "in March 2021" found nothing for that month: it may name the report of that date
+            again = self.retriever.search(question, filters, bare_dates=True)
+            if again.scope != retrieval.scope:
+                second = self._extractive(question, again)
+                if second.answerable:
+                    retrieval, answer = again, second
         if answerer != "extractive" and answer.answerable:
             answer = self._generative(question, retrieval, answer, answerer, on_token)
         elif on_token is not None:

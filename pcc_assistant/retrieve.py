@@ -41,6 +41,11 @@ _NAMED_DATE = re.compile(
     rf"(\d{{4}}))",
     re.IGNORECASE,
 )
+# "in March 2021": a month the data may cover, or the date of a report. Read as a report's
+# date only when the literal reading finds no answer (Assistant.ask retries with it).
+_BARE_DATE = re.compile(
+    rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?{_MONTH}\s+(\d{{4}})\b", re.IGNORECASE
+)
 _CROSS = re.compile(
     r"\b(both|two forces|each force|each report|the forces|either force|"
     r"between the (?:two|reports|forces)|all (?:the )?reports)\b",
@@ -120,9 +125,20 @@ def _name_words(r: Report) -> frozenset[str]:
     )
 
 
-def named_scope(question: str, reports: list[Report]) -> tuple[list[Report], str, str]:
+def mentions_month(question: str) -> bool:
+    """Whether the question gives a month and year that doesn't already name a report."""
+    return bool(_BARE_DATE.search(_NAMED_DATE.sub(" ", question)))
+
+
+def named_scope(
+    question: str, reports: list[Report], bare_dates: bool = False
+) -> tuple[list[Report], str, str]:
     """Reports the question itself names, by place or by report date; a note saying so;
-    and the question's topic, without the words that did the naming."""
+    and the question's topic, without the words that did the naming.
+
+    With ``bare_dates``, a month and year alone ("in March 2021") names the report of that
+    date too; the note says that reading was taken.
+    """
     qwords = _words(question)
     chosen = reports
     notes: list[str] = []
@@ -130,12 +146,18 @@ def named_scope(question: str, reports: list[Report]) -> tuple[list[Report], str
     for m in _NAMED_DATE.finditer(question):
         month, year = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
         dates.append((MONTHS[month.lower()], int(year)))
+    bare, bare_read = not dates and bare_dates, False
+    if bare:
+        dates = [
+            (MONTHS[m.group(1).lower()], int(m.group(2))) for m in _BARE_DATE.finditer(question)
+        ]
     if dates:
         dated = [r for r in chosen if r.date and (r.date.month, r.date.year) in dates]
         if dated:
             chosen = dated
             months = [dt.date(y, m, 1).strftime("%B %Y") for m, y in dates]
             notes.append("the report dated " + " or ".join(months))
+            bare_read = bare
     # A place named in the question: only when it tells reports apart.
     named = [r for r in chosen if _name_words(r) & qwords]
     if named and len(named) < len(chosen) and not _CROSS.search(question):
@@ -145,7 +167,9 @@ def named_scope(question: str, reports: list[Report]) -> tuple[list[Report], str
     topic = question
     if len(chosen) < len(reports):
         note = "searched " + "; ".join(notes) + ", as the question asks"
-        topic = _NAMED_DATE.sub(" ", topic)
+        if bare_read:
+            note += ": nothing answers for the month itself, so its date is read as the report's"
+        topic = (_BARE_DATE if bare_read else _NAMED_DATE).sub(" ", topic)
         names = set().union(*(_name_words(r) for r in chosen))
         topic = " ".join(w for w in topic.split() if not (_words(w) and _words(w) <= names))
     return chosen, note, topic
@@ -239,7 +263,12 @@ class Retriever:
         return self.index.keywords.weight(term)
 
     def search(
-        self, question: str, filters: Filters | None = None, k: int = 10, use_named: bool = True
+        self,
+        question: str,
+        filters: Filters | None = None,
+        k: int = 10,
+        use_named: bool = True,
+        bare_dates: bool = False,
     ) -> Retrieval:
         self.refresh()
         filters = filters or Filters()
@@ -247,7 +276,7 @@ class Retriever:
         note = ""
         topic = question
         if use_named and filters.docs == () and allowed:
-            allowed, note, topic = named_scope(question, allowed)
+            allowed, note, topic = named_scope(question, allowed, bare_dates)
         docs = {r.doc for r in allowed}
         if not docs:
             return Retrieval([], topic, [], note)

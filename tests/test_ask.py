@@ -304,6 +304,17 @@ def test_a_cover_page_is_never_added_as_a_claim(tmp_path: Path, embedder) -> Non
     assistant = Assistant(settings, embedder=embedder)
     try:
         answer = assistant.ask("What was victim satisfaction in Northshire in March 2021?")
+        literal = assistant.ask("What was victim satisfaction in Northshire in April 2021?")
+        neither = assistant.ask("What was victim satisfaction in Northshire in May 2019?")
     finally:
         assistant.close()
     assert not [e for e in answer.cited() if e.paragraph.label.startswith("front")], answer.text
+    # Nothing gives a figure for March 2021 itself, so "March 2021" is read as naming the
+    # report of that date, and the note says so.
+    assert answer.answerable and "81%" in answer.text, answer.text
+    assert {e.paragraph.doc for e in answer.cited()} == {NORTH_MAR}
+    assert "its date is read as the report's" in answer.note
+    # A month the data itself covers ("12 months to April 2021") keeps its plain meaning.
+    assert literal.answerable and "79%" in literal.text, literal.text
+    assert "read as the report's" not in literal.note
+    assert not neither.answerable
