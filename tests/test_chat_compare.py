@@ -33,7 +33,9 @@ def app(ingested: Settings, embedder: Any, tmp_path: Path) -> ChatApp:
     )
 
 
-async def test_compare_command_and_palette_entry(app: ChatApp) -> None:
+async def test_compare_command_and_palette_entry(
+    app: ChatApp, ingested: Settings, embedder: Any, tmp_path: Path
+) -> None:
     async with app.run_test(size=(160, 40)) as pilot:
         await until(pilot, lambda: app.phase == "ready")
         # typed: /compare MEASURE
@@ -41,7 +43,7 @@ async def test_compare_command_and_palette_entry(app: ChatApp) -> None:
         await pilot.press("enter")
         await until(pilot, lambda: bool(app.exchanges) and app.exchanges[0].done)
         view = app.views[0]
-        assert isinstance(view, CompareView) and view.comparison is not None
+        assert isinstance(view, CompareView) and view.exchange.comparison is not None
         shown = screen_text(app)
         assert "solved rate: the figure each report gives" in shown
         assert "19%" in shown and "not reported" in shown
@@ -69,3 +71,27 @@ async def test_compare_command_and_palette_entry(app: ChatApp) -> None:
         # and Tab walks the comparisons' citations like an answer's
         await pilot.press("tab")
         assert app.selected == (1, 1)
+
+    # a restarted chat shows the saved comparisons as tables again, citations selectable
+    from pcc_assistant.ask import Assistant
+
+    again = ChatApp(
+        ingested,
+        factory=lambda: Assistant(ingested, embedder=embedder),
+        session_path=tmp_path / "session.json",
+    )
+    async with again.run_test(size=(160, 40)) as pilot:
+        await until(pilot, lambda: again.phase == "ready" and len(again.views) == 2)
+        assert all(isinstance(v, CompareView) for v in again.views)
+        shown = screen_text(again)
+        assert "solved rate: the figure each report gives" in shown and "not reported" in shown
+        assert "victim satisfaction: the figure each report gives" in shown
+        x, y = locate(again, "[1] ¶32, p.7", within="#conversation")
+        await pilot.click(offset=(x + 1, y))
+        await until(pilot, lambda: again.selected == (0, 1))
+        locate(again, "32. Durham Constabulary", within="#sources")
+        # the question box's history (Up) holds the commands, not the entries' titles
+        assert again.query_one(QuestionInput).history == [
+            "/compare solved rate",
+            "/compare victim satisfaction",
+        ]

@@ -133,7 +133,9 @@ class ChatApp(App[None]):
         self._notice(f"The last conversation ({len(saved)} question(s)), as it was left:")
         for x in saved:
             self._add_exchange(x)
-        self.query_one(QuestionInput).set_history([x.question for x in saved])
+        self.query_one(QuestionInput).set_history(
+            [f"{COMPARE} {x.comparison.measure}" if x.comparison else x.question for x in saved]
+        )
         answered = [i for i, x in enumerate(self.exchanges) if x.answer is not None]
         if answered:
             last = self.exchanges[answered[-1]].answer
@@ -204,9 +206,7 @@ class ChatApp(App[None]):
     def _compared(
         self, entry: int, comparison: Comparison, answer: Answer, reports: list[Report]
     ) -> None:
-        view = self.views[entry]
-        if isinstance(view, CompareView):
-            view.comparison = comparison
+        self.exchanges[entry].comparison = comparison
         self._answered(entry, answer, reports)
 
     def _loaded(self, reports: list[Report]) -> None:
@@ -507,6 +507,7 @@ class ChatApp(App[None]):
     def _add_exchange(self, x: Exchange, compare: bool = False) -> int:
         entry = len(self.exchanges)
         self.exchanges.append(x)
+        compare = compare or x.comparison is not None
         view = CompareView(entry, x) if compare else ExchangeView(entry, x)
         self.views.append(view)
         self.query_one("#conversation", VerticalScroll).mount(view)

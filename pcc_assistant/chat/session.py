@@ -13,13 +13,16 @@ import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pcc_assistant.answer.model import REFUSAL, Answer, Claim, Evidence, citation_text
 from pcc_assistant.chat.highlight import display_text, spans, support_for
 from pcc_assistant.provenance import provenance_line
 from pcc_assistant.safe_text import clean
 from pcc_assistant.types import Paragraph, Report
+
+if TYPE_CHECKING:
+    from pcc_assistant.compare import Comparison
 
 SESSION_FILE = "chat-session.json"
 FORMAT = 1
@@ -34,6 +37,7 @@ class Exchange:
     question: str
     answer: Answer | None = None
     error: str = ""
+    comparison: Comparison | None = None  # a /compare entry's table, once it is made
 
     @property
     def done(self) -> bool:
@@ -74,21 +78,24 @@ def _paragraph_from(d: dict[str, Any]) -> Paragraph:
     )
 
 
+def _report_to_dict(r: Report) -> dict[str, Any]:
+    d = asdict(r)
+    d["date"] = r.date.isoformat() if r.date else ""
+    return d
+
+
 def answer_to_dict(a: Answer) -> dict[str, Any]:
     """Everything needed to show ``a`` again; ``answer_from_dict`` reads it back."""
-    retrieved = []
-    for e in a.retrieved:
-        report = asdict(e.report)
-        report["date"] = e.report.date.isoformat() if e.report.date else ""
-        retrieved.append(
-            {
-                "marker": e.marker,
-                "score": e.score,
-                "indexed_at": e.indexed_at,
-                "paragraph": asdict(e.paragraph),
-                "report": report,
-            }
-        )
+    retrieved = [
+        {
+            "marker": e.marker,
+            "score": e.score,
+            "indexed_at": e.indexed_at,
+            "paragraph": asdict(e.paragraph),
+            "report": _report_to_dict(e.report),
+        }
+        for e in a.retrieved
+    ]
     return {
         "question": a.question,
         "answerer": a.answerer,
@@ -134,12 +141,49 @@ def answer_from_dict(d: dict[str, Any]) -> Answer:
     )
 
 
+def comparison_to_dict(c: Comparison) -> dict[str, Any]:
+    """A comparison's rows; each reported row names its paragraph by the answer's marker."""
+    return {
+        "measure": c.measure,
+        "rows": [
+            {
+                "report": _report_to_dict(row.report),
+                "indexed_at": row.indexed_at,
+                "figure": asdict(row.figure) if row.figure else None,
+                "marker": row.evidence.marker if row.evidence else None,
+                "flagged": row.flagged,
+            }
+            for row in c.rows
+        ],
+    }
+
+
+def comparison_from_dict(d: dict[str, Any], answer: Answer) -> Comparison:
+    """Read back ``comparison_to_dict``; the cited paragraphs come from ``answer``."""
+    from pcc_assistant.compare import Comparison, Figure, Row
+
+    by_marker = {e.marker: e for e in answer.retrieved}
+    rows = []
+    for r in d["rows"]:
+        figure = Figure(**r["figure"]) if r.get("figure") else None
+        evidence = by_marker[int(r["marker"])] if r.get("marker") is not None else None
+        rows.append(
+            Row(
+                _report_from(r["report"]), str(r["indexed_at"]), figure, evidence, str(r["flagged"])
+            )
+        )
+    return Comparison(str(d["measure"]), rows)
+
+
 def save_session(path: Path, exchanges: list[Exchange]) -> None:
     """Write the finished exchanges (the last ``KEEP``) atomically."""
     items: list[dict[str, Any]] = []
     for x in exchanges:
         if x.answer is not None:
-            items.append({"question": x.question, "answer": answer_to_dict(x.answer)})
+            item = {"question": x.question, "answer": answer_to_dict(x.answer)}
+            if x.comparison is not None:
+                item["comparison"] = comparison_to_dict(x.comparison)
+            items.append(item)
         elif x.error:
             items.append({"question": x.question, "error": x.error})
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -165,7 +209,12 @@ def load_session(path: Path) -> list[Exchange]:
         out = []
         for item in data["exchanges"]:
             answer = answer_from_dict(item["answer"]) if "answer" in item else None
-            out.append(Exchange(str(item["question"]), answer, str(item.get("error", ""))))
+            compared = None
+            if answer is not None and item.get("comparison"):
+                compared = comparison_from_dict(item["comparison"], answer)
+            out.append(
+                Exchange(str(item["question"]), answer, str(item.get("error", "")), compared)
+            )
         return out
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"{path} is not a saved conversation ({exc})") from None

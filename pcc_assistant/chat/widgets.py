@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.widgets import Input, Static
 
 from pcc_assistant.chat.session import Exchange
 from pcc_assistant.chat.view import compare_content, exchange_content
-
-if TYPE_CHECKING:
-    from pcc_assistant.compare import Comparison
 
 
 class QuestionInput(Input):
@@ -70,12 +67,8 @@ class ExchangeView(Static):
 class CompareView(ExchangeView):
     """A ``/compare`` entry: the waiting line, then the comparison's table."""
 
-    def __init__(self, entry: int, exchange: Exchange) -> None:
-        self.comparison: Comparison | None = None
-        super().__init__(entry, exchange)
-
     def refresh_content(self) -> None:
-        if self.comparison is None:
+        if self.exchange.comparison is None:
             super().refresh_content()
         else:
-            self.update(compare_content(self.entry, self.comparison, self.selected))
+            self.update(compare_content(self.entry, self.exchange.comparison, self.selected))
