@@ -22,14 +22,8 @@ from pcc_assistant.answer.model import (
     pages_text,
     paragraph_mark,
 )
-from pcc_assistant.compare.reading import (
-    Figure,
-    measure_terms,
-    normal_period,
-    period_end,
-    read,
-    title_period,
-)
+from pcc_assistant.compare.periods import normal_period, period_end, title_period
+from pcc_assistant.compare.reading import Figure, measure_terms, read
 from pcc_assistant.errors import PccError
 from pcc_assistant.types import Report
 

@@ -8,48 +8,33 @@ rules are the ones answers use (:mod:`pcc_assistant.answer.sentences`,
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 import re
 from dataclasses import dataclass, replace
 
 from pcc_assistant.answer.sentences import figures, flatten, fold, units
-from pcc_assistant.ingest.metadata import MONTHS
+from pcc_assistant.compare.periods import (
+    MONTH_RE,
+    PERIOD_RE,
+    RELATIVE,
+    YEAR_RE,
+    periods,
+    title_period,
+)
 from pcc_assistant.terms import terms
 from pcc_assistant.types import Paragraph, Report
 
-_MONTH = (
-    r"(?:January|February|March|April|May|June|July|August|September|October|November|"
-    r"December)"
-)
-_YEAR = r"(?:19|20)\d{2}"
-# The period a figure covers, in the forms these reports write it. Order matters: the
-# longer forms first, so "12 months ending March 2020" is not read as "March 2020".
-_PERIODS = [
-    rf"(?:the\s+)?(?:\d{{1,2}}|twelve|three|six)\s+months?\s+(?:ending|ended|to|up\s+to)\s+"
-    rf"{_MONTH}\s+{_YEAR}",
-    rf"(?:year|quarter)\s+(?:ending|ended|to)\s+{_MONTH}\s+{_YEAR}",
-    rf"between\s+{_MONTH}\s+(?:{_YEAR}\s+)?and\s+{_MONTH}\s+{_YEAR}",
-    rf"(?:from\s+)?{_MONTH}\s+{_YEAR}\s*(?:-|–|to)\s*{_MONTH}\s+{_YEAR}",
-    rf"\bQ[1-4]\s+{_YEAR}/\d{{2}}\b",
-    rf"\bQuarter\s+[1-4]\s+{_YEAR}/\d{{2}}\b",
-    rf"\b{_YEAR}/\d{{2}}\b",
-    r"\b(?:this|last|the\s+last|previous|the\s+previous)\s+(?:quarter|month|year)\b",
-    rf"\bin\s+{_YEAR}\b",
-]
-_RELATIVE = re.compile(r"(?:this|last|the last|previous|the previous)\b", re.IGNORECASE)
 _LINE_LABEL = re.compile(
     r"^\s*(?:[-•]\s*)?\d+(?:\.\d+){2,}\.?\s+|^\s*(?:[-•]\s*)?\d+\.\d+\s+(?=[-−–]?[£$€]?\d|[A-Z])"
 )
-_PERIOD = re.compile("|".join(f"(?:{p})" for p in _PERIODS), re.IGNORECASE)
 
 # Numbers that are not a measure's value: dates, sample sizes, labels, links.
 _MASKS = re.compile(
     rf"https?://\S+|www\.\S+|\S+\.(?:uk|com|org)\S*"
     rf"|\bn\s*=\s*[\d,]+|\bout\s+of\s+(?:a\s+total\s+of\s+)?[\d,]+"
     rf"|\b(?:Figure|Table|Annex|Appendix|Principles?|KPQs?|para(?:graph)?s?|page|p\.|pp\.)\s*\d[\d.,]*"
-    rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH}(?:\s+{_YEAR})?"
-    rf"|\b{_MONTH}\s+{_YEAR}"
+    rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s+{MONTH_RE}(?:\s+{YEAR_RE})?"
+    rf"|\b{MONTH_RE}\s+{YEAR_RE}"
     rf"|\b\d+(?:st|nd|rd|th)\b",
     re.IGNORECASE,
 )
@@ -205,7 +190,7 @@ def _covered(wanted: list[str], have: list[str]) -> set[str]:
 def _mask(text: str) -> str:
     """``text`` with periods, dates, links and labels blanked, offsets kept."""
     out = list(text)
-    for rx in (_PERIOD, _MASKS):
+    for rx in (PERIOD_RE, _MASKS):
         for m in rx.finditer(text):
             out[m.start() : m.end()] = " " * (m.end() - m.start())
     return "".join(out)
@@ -254,7 +239,7 @@ def _pieces(p: Paragraph, title: str) -> list[_Piece]:
             and not (i + 1 < len(lines) and lines[i + 1][:1].islower())
         ):
             values = m.group("values").split()
-            if all(_is_year(v) for v in values) or re.search(rf"{_MONTH}$", m.group("label")):
+            if all(_is_year(v) for v in values) or re.search(rf"{MONTH_RE}$", m.group("label")):
                 continue  # a date at the end of a title line, not a row of figures
             columns: tuple[str, ...] = ()
             if len(values) > 1:
@@ -308,46 +293,6 @@ def report_place(r: Report) -> str:
         if w.lower() not in _GENERIC:
             return str(w)
     return ""
-
-
-def _periods(text: str) -> list[tuple[int, str]]:
-    return [(m.start(), normal_period(m.group(0))) for m in _PERIOD.finditer(text)]
-
-
-def normal_period(text: str) -> str:
-    """As shown: one line, "between X and Y" as "X to Y", no leading "from"/"in"."""
-    t = " ".join(text.split())
-    t = re.sub(r"^(?:from|in|the)\s+", "", t, flags=re.IGNORECASE)
-    m = re.match(rf"between\s+(.+?)\s+and\s+({_MONTH}.*)$", t, re.IGNORECASE)
-    if m:
-        t = f"{m.group(1)} to {m.group(2)}"
-    t = re.sub(r"\s*[-–]\s*(?=[A-Z])", " to ", t)
-    return t
-
-
-def period_end(period: str) -> dt.date | None:
-    """The last day a period covers, for ordering and charts; None if it can't be told."""
-    m = re.search(r"\bQ(?:uarter\s+)?([1-4])\s+((?:19|20)\d{2})/\d{2}\b", period, re.IGNORECASE)
-    if m:  # a UK financial year's quarter: Q1 is April to June
-        q, y = int(m.group(1)), int(m.group(2))
-        month, year = ((6, y), (9, y), (12, y), (3, y + 1))[q - 1]
-        return _month_end(year, month)
-    found = re.findall(rf"({_MONTH})\s+({_YEAR})", period, re.IGNORECASE)
-    if found:
-        month_name, year = found[-1]
-        return _month_end(int(year), MONTHS[month_name.lower()])
-    years = re.findall(rf"\b({_YEAR})\b", period)
-    return dt.date(int(years[-1]), 12, 31) if years else None
-
-
-def _month_end(year: int, month: int) -> dt.date:
-    first = dt.date(year + month // 12, month % 12 + 1, 1)
-    return first - dt.timedelta(days=1)
-
-
-def title_period(r: Report) -> str:
-    found = _periods(r.title)
-    return found[-1][1] if found else ""
 
 
 def read(measure: str, p: Paragraph, report: Report) -> list[Figure]:
@@ -508,11 +453,11 @@ def _period_of(piece: _Piece, start: int, value: str, flat: str, report: Report)
     body = piece.body
     cut = _COMPARE_AFTER.search(body, start + len(value))
     main = body[: cut.start()] if cut else body
-    own = [(at, p) for at, p in _periods(main) if not p.lower().startswith(("last", "previous"))]
+    own = [(at, p) for at, p in periods(main) if not p.lower().startswith(("last", "previous"))]
     # "from 20.8% in the last quarter to 22.3% this quarter": the one after the value
     if own:
         return min(own, key=lambda ap: abs(ap[0] - start))[1], "sentence"
-    here = [(a, p) for a, p in _periods(flat) if not _RELATIVE.match(p)]
+    here = [(a, p) for a, p in periods(flat) if not RELATIVE.match(p)]
     if here:
         at = piece.at if piece.at >= 0 else flat.find(body.split()[0]) if body.split() else -1
         if piece.kind == "row":
