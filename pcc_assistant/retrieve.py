@@ -210,7 +210,7 @@ class Retriever:
                     return
         except (OSError, ValueError, KeyError):  # another process was replacing it then
             pass
-        kw.build(self.index.record.paragraphs(), version, persist=self.index.shared)
+        self.index.build_keywords(version, persist=self.index.shared)
 
     def _dense(self, vector: np.ndarray, restrict: set[str] | None) -> dict[tuple[str, int], float]:
         """Cosine similarity of the best window of the nearest paragraphs.

@@ -11,11 +11,12 @@ import numpy as np
 
 from pcc_assistant.errors import DocumentError, IndexBusyError, PccError
 from pcc_assistant.index.embedder import Embedder, windows
-from pcc_assistant.index.keyword import KeywordIndex
+from pcc_assistant.index.keyword import KeywordIndex, keyword_tokens
 from pcc_assistant.index.record import Record
 from pcc_assistant.index.server import Location
 from pcc_assistant.index.shared_record import ChromaRecord, NewerVersionError
 from pcc_assistant.index.store import ChromaStore, collection_name
+from pcc_assistant.index.token_cache import TokenCache
 from pcc_assistant.ingest.paragraphs import PARAGRAPHING_VERSION
 from pcc_assistant.types import Paragraph, ParsedDocument, Report
 
@@ -252,7 +253,34 @@ class Index:
     def refresh_keywords(self) -> None:
         version = self.record.version()
         if self.keywords.version() != version or not self.keywords.folder.is_dir():
-            self.keywords.build(self.record.paragraphs(), version)
+            self.build_keywords(version)
+
+    def build_keywords(self, version: int, persist: bool = True) -> None:
+        """Build the keyword index of the record at ``version``.
+
+        On a server the words of each report generation are kept in the client's cache
+        (:mod:`token_cache`): after a change only the changed reports are fetched and cut.
+        """
+        if not isinstance(self.record, ChromaRecord):
+            self.keywords.build(self.record.paragraphs(), version, persist)
+            return
+        cache = TokenCache(self.work_dir / "tokens")
+        committed = {i.report.doc: i for i in self.record.reports()}
+        rows = {d: cache.get(d, i.generation) for d, i in committed.items()}
+        missing = {d: committed[d] for d, r in rows.items() if r is None}
+        for d, ps in self.record.paragraphs_by_report(missing).items():
+            got = [(p.ordinal, keyword_tokens(p)) for p in sorted(ps, key=lambda p: p.ordinal)]
+            if len(got) == missing[d].paragraphs:  # whole: keep it
+                cache.put(d, missing[d].generation, got)
+            rows[d] = got
+        cache.prune({(d, i.generation) for d, i in committed.items()})
+        keys: list[tuple[str, int]] = []
+        tokens: list[list[str]] = []
+        for d in sorted(rows):
+            for ordinal, words in rows[d] or ():
+                keys.append((d, ordinal))
+                tokens.append(words)
+        self.keywords.build_tokens(keys, tokens, version, persist)
 
     def check_model(self) -> None:
         """Refuse to mix vectors of two models in one record."""

@@ -37,6 +37,11 @@ def keyword_text(p: Paragraph) -> str:
     return f"{p.label} {p.section} {p.text}"
 
 
+def keyword_tokens(p: Paragraph) -> list[str]:
+    """The words a paragraph is indexed under."""
+    return terms(keyword_text(p))
+
+
 class KeywordIndex:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -54,16 +59,25 @@ class KeywordIndex:
     def build(self, paragraphs: Sequence[Paragraph], version: int, persist: bool = True) -> None:
         """Index ``paragraphs``; ``persist=False`` (a reader finding the index stale, with no
         right to write) keeps the result in memory only."""
+        keys = [(p.doc, p.ordinal) for p in paragraphs]
+        self.build_tokens(keys, [keyword_tokens(p) for p in paragraphs], version, persist)
+
+    def build_tokens(
+        self,
+        keys: list[tuple[str, int]],
+        tokens: list[list[str]],
+        version: int,
+        persist: bool = True,
+    ) -> None:
+        """Index paragraphs already cut into words (``keyword_tokens``), one list per key."""
         import bm25s
 
-        keys = [(p.doc, p.ordinal) for p in paragraphs]
-        tokens = [terms(keyword_text(p)) for p in paragraphs]
         df: dict[str, int] = {}
         for toks in tokens:
             for t in set(toks):
                 df[t] = df.get(t, 0) + 1
         model = None
-        if paragraphs:
+        if keys:
             model = bm25s.BM25()
             model.index(tokens, show_progress=False)
         if not persist:

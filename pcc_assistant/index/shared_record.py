@@ -24,7 +24,7 @@ import datetime as dt
 import hashlib
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -36,6 +36,7 @@ from pcc_assistant.index.store import ChromaStore
 from pcc_assistant.types import Paragraph, Report
 
 _PAGE = 5000  # entries fetched per request
+_READ_ONE_BY_ONE = 4  # reports read with a request each; more are read in pages of all
 _DUMMY = [1.0]  # the record's collections hold no vectors; Chroma wants one per entry
 STALE_AFTER_S = 3600.0  # an uncommitted generation this old belongs to a dead writer
 FRESH_S = 0.25  # one answer asks for the reports several times; one request serves them
@@ -152,26 +153,34 @@ class ChromaRecord:
         return {i.report.doc: i.generation for i in self.reports()}
 
     def paragraphs(self, doc: str | None = None) -> list[Paragraph]:
-        """The committed paragraphs of ``doc``, or of every report.
-
-        All reports are read in pages of the whole collection (few requests); a writer
-        adding or deleting meanwhile can shift the pages, so a report whose count doesn't
-        match its record entry is read again by itself.
-        """
+        """The committed paragraphs of ``doc``, or of every report."""
         committed = {i.report.doc: i for i in self.reports()}
         if doc is not None:
             return self._paragraphs_of(doc, committed[doc].generation) if doc in committed else []
+        found = [p for ps in self.paragraphs_by_report(committed).values() for p in ps]
+        return sorted(found, key=lambda p: (p.doc, p.ordinal))
+
+    def paragraphs_by_report(
+        self, wanted: Mapping[str, IndexedReport]
+    ) -> dict[str, list[Paragraph]]:
+        """The paragraphs of these committed report generations, by report.
+
+        A few reports are read one request each; more, in pages of the whole collection
+        (few requests). A writer adding or deleting meanwhile can shift the pages, so a
+        report whose count doesn't match its record entry is read again by itself.
+        """
+        if len(wanted) <= _READ_ONE_BY_ONE:
+            return {d: self._paragraphs_of(d, i.generation) for d, i in wanted.items()}
         res = self._get(self._par, "reading paragraphs")
         by_doc: dict[str, list[Paragraph]] = {}
         for m, text in zip(res["metadatas"], res["documents"], strict=True):
             d = str(m.get("doc"))
-            if d in committed and committed[d].generation == m.get("gen"):
+            if d in wanted and wanted[d].generation == m.get("gen"):
                 by_doc.setdefault(d, []).append(_paragraph(m, text))
-        for d, item in committed.items():
+        for d, item in wanted.items():
             if len(by_doc.get(d, ())) != item.paragraphs:
                 by_doc[d] = self._paragraphs_of(d, item.generation)
-        found = [p for ps in by_doc.values() for p in ps]
-        return sorted(found, key=lambda p: (p.doc, p.ordinal))
+        return by_doc
 
     def _paragraphs_of(self, doc: str, gen: int) -> list[Paragraph]:
         where = {"$and": [{"doc": doc}, {"gen": gen}]}
