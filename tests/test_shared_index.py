@@ -169,6 +169,71 @@ def test_contract_replace_and_remove(backend: Settings, tmp_path: Path, embedder
         assert SOUTH_JUN not in {e.paragraph.doc for e in found}
 
 
+def test_a_client_rebuilds_its_keywords_from_the_changed_reports_only(  # type: ignore[no-untyped-def]
+    server: ChromaServer, tmp_path: Path, embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a colleague's ingest a client fetches the new report's paragraphs, not all."""
+    from pcc_assistant.index.keyword import KeywordIndex
+    from pcc_assistant.index.shared_record import ChromaRecord
+
+    server.empty()
+    writer = Settings(index_dir=tmp_path / "w", chroma_url=server.url, cache_dir=tmp_path / "wc")
+    reader = Settings(index_dir=tmp_path / "r", chroma_url=server.url, cache_dir=tmp_path / "rc")
+    corpus = write_reports(tmp_path / "corpus")
+    (corpus / f"{SOUTH_JUN}.txt").rename(tmp_path / "south.txt")
+    pipeline.ingest([corpus], writer, embedder=embedder)
+
+    fetched: list[str] = []
+    real_of = ChromaRecord._paragraphs_of
+    real_get = ChromaRecord._get
+
+    def one_report(self: ChromaRecord, doc: str, gen: int) -> list[Any]:
+        fetched.append(doc)
+        return real_of(self, doc, gen)
+
+    def paged(self: ChromaRecord, col: Any, doing: str, **kwargs: Any) -> dict[str, Any]:
+        if doing == "reading paragraphs" and "where" not in kwargs:
+            fetched.append("every paragraph")
+        return real_get(self, col, doing, **kwargs)
+
+    monkeypatch.setattr(ChromaRecord, "_paragraphs_of", one_report)
+    monkeypatch.setattr(ChromaRecord, "_get", paged)
+
+    with pipeline.open_index(reader, embedder) as index:
+        retriever = Retriever(index)
+        retriever.refresh()
+        assert sorted(fetched) == [NORTH_MAR, NORTH_JUN]  # two reports: one request each
+        fetched.clear()
+
+        # a colleague adds a report, and replaces another
+        (tmp_path / "south.txt").rename(corpus / f"{SOUTH_JUN}.txt")
+        path = corpus / f"{NORTH_MAR}.txt"
+        path.write_text(path.read_text().replace("was 81%", "was 83%"))
+        done = pipeline.ingest([corpus], writer, embedder=embedder)
+        assert done.added == [SOUTH_JUN] and done.updated == [NORTH_MAR]
+        fetched.clear()  # what the writer read
+
+        top = retriever.search("thefts of farm machinery").evidence[0]
+        assert top.paragraph.doc == SOUTH_JUN
+        assert sorted(fetched) == [NORTH_MAR, SOUTH_JUN]  # not NORTH_JUN again
+
+        # the same index as one built from every paragraph at once
+        fresh = KeywordIndex(tmp_path / "fresh")
+        fresh.build(index.record.paragraphs(), 0, persist=False)
+        for query in ("victim satisfaction 83%", "farm machinery", "1.1", "January 2021"):
+            assert index.keywords.search(query, 10) == fresh.search(query, 10), query
+        cached = sorted((tmp_path / "rc").rglob("tokens/*.json"))
+        assert len(cached) == 3  # one per committed generation; NORTH_MAR's old one pruned
+
+    pipeline.remove([SOUTH_JUN], writer)
+    with pipeline.open_index(reader, embedder) as index:
+        retriever = Retriever(index)
+        fetched.clear()
+        assert SOUTH_JUN not in {e.paragraph.doc for e in retriever.search("farm").evidence}
+        assert not fetched  # the keyword index is loaded, or rebuilt from the cache
+        assert len(sorted((tmp_path / "rc").rglob("tokens/*.json"))) == 2
+
+
 def test_contract_answers_cite_the_paragraph(backend: Settings, tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
     from pcc_assistant.ask import Assistant
 
@@ -270,13 +335,18 @@ def test_server_killed_mid_ingest_then_rerun_leaves_nothing_half_indexed(
         path = corpus / f"{NORTH_MAR}.txt"
         path.write_text(path.read_text().replace("was 81%", "was 83%"))
 
+        killer = threading.Timer(0.05, srv.kill)
+
         class KillOnStore(pipeline._Silent):
             def step(self, path: Path, what: str) -> None:
-                if what == "storing":  # the server dies while this file is being written
-                    threading.Timer(0.05, srv.kill).start()
+                # the server dies while the first file is being written (once: a second
+                # timer could kill the restarted server)
+                if what == "storing" and not killer.is_alive() and not killer.finished.is_set():
+                    killer.start()
 
         with pytest.raises(PccError, match=srv.url.replace(".", r"\.")):
             pipeline.ingest([corpus], settings, embedder=embedder, progress=KillOnStore())
+        killer.join()
 
         srv.start()  # same folder, same port
         result = pipeline.ingest([corpus], settings, embedder=embedder)
