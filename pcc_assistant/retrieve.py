@@ -203,8 +203,11 @@ class Retriever:
         instead of fetching every paragraph again.
         """
         kw = self.index.keywords
+        if kw.version() == version:  # the one in use (or about to be loaded) is current
+            return
         try:
-            if kw.version() == version:
+            # the writer (a folder) or this client (a server) may have built it since
+            if kw.stored_version() == version:
                 kw.load()
                 if kw.version() == version:
                     return

@@ -111,11 +111,19 @@ class KeywordIndex:
         self._loaded = True
 
     def version(self) -> int:
-        if self._version < 0 and self._stamp().is_file():
-            stamp = json.loads(self._stamp().read_text())
-            if stamp.get("format") == FORMAT:
-                self._version = int(stamp["version"])
+        """The record version of the index in use (read from disk if none is loaded yet)."""
+        if self._version < 0:
+            self._version = self.stored_version()
         return self._version
+
+    def stored_version(self) -> int:
+        """The record version of the index on disk now (another process may have rebuilt
+        it since this one was loaded); -1 when there is none of this format."""
+        try:
+            stamp = json.loads(self._stamp().read_text())
+            return int(stamp["version"]) if stamp.get("format") == FORMAT else -1
+        except (OSError, ValueError, KeyError, TypeError):
+            return -1
 
     def load(self) -> None:
         """Read the index from disk (again, if another process has rebuilt it)."""
