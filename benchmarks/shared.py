@@ -38,10 +38,11 @@ from common import (
 )
 
 
-def grow(settings: Any, embedder: Any, source: Path, size: int) -> int:
+def grow(settings: Any, embedder: Any, source: Path, size: int, late: bool = False) -> int:
     """Add copies of the sample reports (new ids, dates a quarter earlier per copy, the
     same paragraphs and vectors, read from the ``source`` record) until ``size``
-    paragraphs are indexed; returns the paragraphs indexed."""
+    paragraphs are indexed; returns the paragraphs indexed. ``late``: add one copy of
+    one report instead (a colleague's ingest while others ask)."""
     from pcc_assistant import pipeline
     from pcc_assistant.index.record import Record
     from pcc_assistant.types import ParsedDocument
@@ -57,7 +58,9 @@ def grow(settings: Any, embedder: Any, source: Path, size: int) -> int:
     copy = 0
     with pipeline.open_index(settings, embedder) as index:
         index.lock()
-        while total < size:
+        if late:
+            items, size, copy = items[:1], 0, 999
+        while total < size or late:
             copy += 1
             for r in items:
                 doc = f"{r.doc}--copy{copy:03d}"
@@ -70,6 +73,7 @@ def grow(settings: Any, embedder: Any, source: Path, size: int) -> int:
                 keep = tuple(dataclasses.replace(p, doc=doc) for p in paragraphs[r.doc])
                 index.replace(ParsedDocument(report, keep), vectors[r.doc])
                 total += len(keep)
+            late = False
         index.refresh_keywords()
     return total
 
@@ -108,12 +112,21 @@ def run(
             t = time.perf_counter()
             assistant.ask(q)
             latencies.append((time.perf_counter() - t) * 1000)
+    # A colleague adds a report (vectors already made); the open client's next answer
+    # picks it up: the record is read again and the keyword index rebuilt.
+    after_s = 0.0
+    if source is not None:  # not in the warm-up, whose record is the copies' source
+        grow(settings, embedder, source, 0, late=True)
+        t0 = time.perf_counter()
+        assistant.ask(questions[0])
+        after_s = time.perf_counter() - t0
     assistant.close()
     return {
         "ingest_s": ingest_s,
         "grow_s": grow_s,
         "paragraphs": paragraphs,
         "first_s": first_s,
+        "after_s": after_s,
         "median_ms": statistics.median(latencies),
         "p95_ms": percentile(latencies, 95),
         "n": len(latencies),
@@ -181,6 +194,7 @@ def main() -> None:
         ("ingest the sample reports (s)", "ingest_s", lambda x: f"{x:.1f}"),
         ("add copies up to the size (s)", "grow_s", lambda x: f"{x:.1f}"),
         ("open, then first answer (s)", "first_s", lambda x: f"{x:.2f}"),
+        ("first answer after another client adds a report (s)", "after_s", lambda x: f"{x:.2f}"),
         ("warm answer, median (ms)", "median_ms", ms),
         ("warm answer, p95 (ms)", "p95_ms", ms),
     ]
