@@ -80,12 +80,15 @@ async def test_compare_command_and_palette_entry(
         factory=lambda: Assistant(ingested, embedder=embedder),
         session_path=tmp_path / "session.json",
     )
-    async with again.run_test(size=(160, 40)) as pilot:
+    # narrower: the conversation pane shows a block per report, citations still whole
+    async with again.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: again.phase == "ready" and len(again.views) == 2)
         assert all(isinstance(v, CompareView) for v in again.views)
         shown = screen_text(again)
         assert "solved rate: the figure each report gives" in shown and "not reported" in shown
         assert "victim satisfaction: the figure each report gives" in shown
+        assert "place / group" not in shown and "report · 12 Mar 2020" in shown
+        assert again.selected == (1, 1)  # the last answer's first citation
         x, y = locate(again, "[1] ¶32, p.7", within="#conversation")
         await pilot.click(offset=(x + 1, y))
         await until(pilot, lambda: again.selected == (0, 1))

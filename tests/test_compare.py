@@ -7,6 +7,7 @@ The expected figures, periods and paragraph labels were read off the reports by 
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from collections.abc import Iterator
@@ -162,6 +163,24 @@ def test_comparison_as_an_answer_cites_each_row(assistant: Any) -> None:
     assert a.answerable and [e.marker for e in a.cited()] == [1]
     assert a.claims[0].support[0].startswith("Between February 2019 and January 2020")
     assert "not reported in: Cambridgeshire" in a.note
+
+
+def test_the_table_keeps_every_citation_whole_at_any_width(assistant: Any) -> None:
+    """A narrow space (the chat's conversation pane) gets a block per report instead of
+    a table whose last column, the citation, would be cut off."""
+    from rich.console import Console
+
+    from pcc_assistant.compare.table import TABLE_WIDTH, comparison_table
+
+    table = comparison_table(follow(assistant, "victim satisfaction"))
+    for width in (40, 68, TABLE_WIDTH - 1, TABLE_WIDTH, 120):
+        console = Console(width=width, record=True, file=io.StringIO())
+        console.print(table)
+        shown = console.export_text()
+        assert "77.2%" in shown and "not reported" in shown, shown
+        assert "[1] §4.1.1 (2), p.1" in " ".join(shown.split()), shown
+        assert ("place / group" in shown) == (width >= TABLE_WIDTH)
+        assert max(len(line) for line in shown.splitlines()) <= width
 
 
 def test_cli_table_and_json(ingested: Settings) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from rich import box
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.style import Style
 from rich.table import Table
 from rich.text import Text
@@ -38,6 +38,20 @@ def _date(row: Row) -> str:
     return format_date(row.report) if row.report.date else "undated"
 
 
+TABLE_WIDTH = 90  # narrower than this (the chat's conversation pane), a block per report
+
+
+class _Fit:
+    """The table where it fits; in a narrower space, a block per report, so that no
+    column (the citation last of all) is cut off."""
+
+    def __init__(self, wide: RenderableType, narrow: RenderableType) -> None:
+        self.wide, self.narrow = wide, narrow
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.wide if options.max_width >= TABLE_WIDTH else self.narrow
+
+
 def comparison_table(
     c: Comparison,
     link: Callable[[int], Style | None] | None = None,
@@ -45,6 +59,41 @@ def comparison_table(
 ) -> RenderableType:
     """Report, date, period, place or group, value and citation, a row per report;
     under it, the comparison each report makes and why a row is flagged."""
+    wide, notes = _table(c, link, selected)
+    narrow = _blocks(c, link, selected)
+    return Group(_Fit(wide, narrow), *notes) if notes else _Fit(wide, narrow)
+
+
+def _blocks(
+    c: Comparison, link: Callable[[int], Style | None] | None, selected: int | None
+) -> RenderableType:
+    """Each report on its own lines: the report and date, then value, period, place and
+    citation (or "not reported")."""
+    lines: list[Text] = [Text(f"{_safe(c.measure)}: the figure each report gives")]
+    flags = 0
+    for row in c.rows:
+        lines.append(Text.assemble((_title(row, 80), "bold"), f" · {_date(row)}"))
+        f = row.figure
+        if f is None or row.evidence is None:
+            lines.append(Text.assemble("  ", (NOT_REPORTED, "dim italic")))
+            continue
+        line = Text("  ")
+        line.append(_safe(f.value), style="bold red" if row.flagged else "bold")
+        if row.flagged:
+            flags += 1
+            line.append(f" {FLAG}{flags}", style="bold red")
+        for part in (f.period, f.place):
+            if _safe(part):
+                line.append(f" · {_safe(part)}")
+        line.append("  ")
+        line.append_text(_cite(row.evidence.marker, row.citation(), link, selected))
+        lines.append(line)
+    return Group(*lines)
+
+
+def _table(
+    c: Comparison, link: Callable[[int], Style | None] | None, selected: int | None
+) -> tuple[Table, list[Text]]:
     table = Table(
         title=Text(f"{_safe(c.measure)}: the figure each report gives"),
         title_justify="left",
@@ -58,7 +107,7 @@ def comparison_table(
     table.add_column("period", min_width=9)
     table.add_column("place / group", min_width=7)
     table.add_column("value", no_wrap=True)
-    table.add_column("citation", min_width=10)
+    table.add_column("citation", no_wrap=True)
     notes: list[Text] = []
     flags = 0
     for row in c.rows:
@@ -93,7 +142,7 @@ def comparison_table(
             notes.append(note)
         if row.flagged:
             notes.append(Text(f"{FLAG}{flags} {_safe(row.flagged)}", style="red"))
-    return Group(table, *notes) if notes else table
+    return table, notes
 
 
 def _cite(
