@@ -166,7 +166,10 @@ class ChromaStore:
             ) from exc
         metas = res["metadatas"][0] if res["metadatas"] else []
         dists = res["distances"][0] if res["distances"] else []
+        # A vector deleted while the search ran (a writer dropping an older generation on
+        # a shared server) can come back with no metadata: it is gone, so it is skipped.
         return [
             VectorHit(str(m["doc"]), int(m["gen"]), int(m["ordinal"]), float(d))
             for m, d in zip(metas, dists, strict=True)
+            if m and d is not None and {"doc", "gen", "ordinal"} <= m.keys()
         ]
