@@ -203,7 +203,7 @@ class Retriever:
         instead of fetching every paragraph again.
         """
         kw = self.index.keywords
-        if kw.version() == version:  # the one in use (or about to be loaded) is current
+        if kw.loaded and kw.version() == version:  # the one in use is current
             return
         try:
             # the writer (a folder) or this client (a server) may have built it since

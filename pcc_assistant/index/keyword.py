@@ -139,6 +139,10 @@ class KeywordIndex:
         self._set(model, keys, df, int(stamp["version"]))
 
     @property
+    def loaded(self) -> bool:
+        return self._loaded
+
+    @property
     def size(self) -> int:
         if not self._loaded:
             self.load()
