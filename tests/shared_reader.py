@@ -11,6 +11,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from typing import Any
 
 QUESTIONS = [
     "What was Durham's solved rate?",
@@ -19,6 +20,23 @@ QUESTIONS = [
     "How many victims did the victims' hub contact?",
     "How many killed or seriously injured casualties were there?",
 ]
+
+
+def _whole(record: Any, doc: str) -> bool:
+    """The report an answer cites is whole: every paragraph of its committed generation
+    can be read (it may be newer than the cited one). If the writer commits a newer
+    generation (and deletes this one) while we look, look again."""
+    for _ in range(5):
+        committed = record.report(doc)
+        if committed is None:
+            return False
+        found = record._paragraphs_of(doc, committed.generation)
+        if len(found) == committed.paragraphs:
+            return True
+        now = record.report(doc)
+        if now is not None and now.generation == committed.generation:
+            return False  # committed, and yet not all there: half-indexed
+    return False
 
 
 def main() -> None:
@@ -41,12 +59,7 @@ def main() -> None:
                 cited = []
                 for e in answer.cited():
                     doc = e.paragraph.doc
-                    committed = record.report(doc)
-                    # The report an answer cites is whole: every paragraph of the
-                    # committed generation can be read (it may be newer than the cited one).
-                    whole = committed is not None and committed.paragraphs == len(
-                        record.paragraphs(doc)
-                    )
+                    whole = _whole(record, doc)
                     cited.append(
                         {
                             "doc": doc,

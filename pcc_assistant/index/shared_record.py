@@ -154,11 +154,26 @@ class ChromaRecord:
 
     def paragraphs(self, doc: str | None = None) -> list[Paragraph]:
         """The committed paragraphs of ``doc``, or of every report."""
-        committed = {i.report.doc: i for i in self.reports()}
         if doc is not None:
-            return self._paragraphs_of(doc, committed[doc].generation) if doc in committed else []
+            return self._paragraphs_of_committed(doc)
+        committed = {i.report.doc: i for i in self.reports()}
         found = [p for ps in self.paragraphs_by_report(committed).values() for p in ps]
         return sorted(found, key=lambda p: (p.doc, p.ordinal))
+
+    def _paragraphs_of_committed(self, doc: str) -> list[Paragraph]:
+        """``doc``'s paragraphs at its committed generation. The reports are remembered
+        for FRESH_S; if a writer replaced the report (and deleted the remembered
+        generation) meanwhile, they are read again."""
+        for fresh in (False, True):
+            if fresh:  # the remembered generation was replaced (and deleted) since
+                self._changed()
+            item = next((i for i in self.reports() if i.report.doc == doc), None)
+            if item is None:
+                return []
+            found = self._paragraphs_of(doc, item.generation)
+            if len(found) == item.paragraphs:
+                break
+        return found
 
     def paragraphs_by_report(
         self, wanted: Mapping[str, IndexedReport]
