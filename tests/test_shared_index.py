@@ -174,7 +174,7 @@ def test_a_client_rebuilds_its_keywords_from_the_changed_reports_only(  # type: 
 ) -> None:
     """After a colleague's ingest a client fetches the new report's paragraphs, not all."""
     from pcc_assistant.index.keyword import KeywordIndex
-    from pcc_assistant.index.shared_record import ChromaRecord
+    from pcc_assistant.index.shared_record import FRESH_S, ChromaRecord
 
     server.empty()
     writer = Settings(index_dir=tmp_path / "w", chroma_url=server.url, cache_dir=tmp_path / "wc")
@@ -212,6 +212,7 @@ def test_a_client_rebuilds_its_keywords_from_the_changed_reports_only(  # type: 
         done = pipeline.ingest([corpus], writer, embedder=embedder)
         assert done.added == [SOUTH_JUN] and done.updated == [NORTH_MAR]
         fetched.clear()  # what the writer read
+        time.sleep(FRESH_S)  # a reader may be this far behind (it remembers the reports)
 
         top = retriever.search("thefts of farm machinery").evidence[0]
         assert top.paragraph.doc == SOUTH_JUN
