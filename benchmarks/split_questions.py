@@ -39,7 +39,9 @@ def main() -> None:
     for path, part in ((args.dev, dev), (args.test, test)):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in part))
-        print(f"{path}: {len(part)} questions, {sum(bool(r['answerable']) for r in part)} answerable")
+        print(
+            f"{path}: {len(part)} questions, {sum(bool(r['answerable']) for r in part)} answerable"
+        )
 
 
 if __name__ == "__main__":

@@ -83,6 +83,8 @@ class Assistant:
             raise PccError(
                 f"the {self.index.describe()} holds no reports: run `pcc ingest corpus/` first"
             )
+        if filters is not None and not filters.empty and not self.retriever.admitted(filters):
+            raise PccError(f"no indexed report matches {filters.describe()}: see `pcc list`")
         retrieval = self.retriever.search(question, filters)
         t1 = time.perf_counter()
         answer = self._extractive(question, retrieval)
