@@ -93,7 +93,8 @@ def test_a_period_the_data_covers_is_not_a_report_date() -> None:
     question = "What was satisfaction in the 12 months ending March 2020?"
     assert not mentions_month(question)
     assert read_scope(question, REPORTS, bare_dates=True).docs is None
-    assert read_scope("Satisfaction in the year to May 2020?", REPORTS, bare_dates=True).docs is None
+    period = "Satisfaction in the year to May 2020?"
+    assert read_scope(period, REPORTS, bare_dates=True).docs is None
 
 
 def test_a_bare_month_is_a_report_date_only_when_asked_to_read_it_so() -> None:
