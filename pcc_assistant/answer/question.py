@@ -171,6 +171,17 @@ _TYPES = (
         ),
     ),
     (
+        "outcome",
+        re.compile(
+            r"\bwhat (?:has |have )?(?:happened|became|come of|results?|progress|outcomes?|"
+            r"impact|difference)\b|\bwhere (?:has|have|is|are)\b[^?]*\bgot to\b|"
+            r"\bhow (?:has|have|did|is|are)\b[^?]*\b(?:gone|going|progress(?:ed|ing)?|"
+            r"perform(?:ed|ing)?|worked|working)\b|\bso far\b|\bwhat (?:did|does|do)\b[^?]*"
+            r"\b(?:conclude|find|show|achieve)\b",
+            re.I,
+        ),
+    ),
+    (
         "yesno",
         re.compile(
             r"^\s*(?:is|are|was|were|does|do|did|has|have|had|can|could|will|would|should)\b",
@@ -181,8 +192,8 @@ _TYPES = (
 
 
 def answer_type(question: str) -> str:
-    """``figure``, ``date``, ``name``, ``reason``, ``definition``, ``list``, ``yesno`` or
-    ``""`` (a description, an outcome, anything else)."""
+    """``figure``, ``date``, ``name``, ``reason``, ``definition``, ``list``, ``outcome``,
+    ``yesno`` or ``""`` (a description, anything else)."""
     if asked_figure(question):
         return "figure"
     return next((kind for kind, pattern in _TYPES if pattern.search(question)), "")
@@ -256,7 +267,10 @@ def parts(question: str) -> list[str]:
 
 
 # -- names and years ------------------------------------------------------------------------
-_NAME = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][A-Za-z0-9-]*[A-Za-z0-9])")
+_NAME = re.compile(
+    r"(?<![.?!]\s)(?<!^)\b([A-Z][A-Za-z0-9-]*[A-Za-z0-9](?:\s+(?:(?:of|and|for|the)\s+)?"
+    r"[A-Z][A-Za-z0-9-]*[A-Za-z0-9])*)"
+)
 # Capitalised words that a question uses for emphasis or titles, not to name a place or body.
 _NOT_NAMES = frozenset(
     [
@@ -304,13 +318,30 @@ _NOT_NAMES = frozenset(
 )
 
 
+_JOINS = ("of", "and", "for", "the")
+_MONTH_WORD = re.compile(rf"^{_MONTH}$")
+
+
 def names(question: str) -> set[str]:
-    """Capitalised words inside the question's focus (places, bodies, schemes):
-    ``Cleveland``."""
+    """Names inside the question's focus (places, bodies, schemes): runs of capitalised
+    words, ``Cleveland``, ``Ministry of Justice``, without words of emphasis or titles."""
     text = focus(question)
     first = text.split(maxsplit=1)[0] if text.split() else ""
-    found = {m.group(1) for m in _NAME.finditer(text) if m.group(1) != first}
-    return {n for n in found if n.lower() not in _NOT_NAMES}
+    found = set()
+    for m in _NAME.finditer(text):
+        words = [
+            w
+            for w in m.group(1).split()
+            if w.lower() in _JOINS
+            or (w.lower() not in _NOT_NAMES and w != first and not _MONTH_WORD.match(w))
+        ]
+        while words and words[0].lower() in _JOINS:
+            words.pop(0)
+        while words and words[-1].lower() in _JOINS:
+            words.pop()
+        if words:
+            found.add(" ".join(words))
+    return found
 
 
 _YEAR = re.compile(r"\b((?:19|20)\d\d)(?:[/-](\d\d))?\b")
