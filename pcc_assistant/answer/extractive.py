@@ -33,6 +33,7 @@ from pcc_assistant.answer import question as asking
 from pcc_assistant.answer.model import Claim, Evidence
 from pcc_assistant.answer.question import Asked, gives_figure, gives_type
 from pcc_assistant.answer.sentences import Unit, figures, flatten, units
+from pcc_assistant.retrieve.scope import forces_named
 from pcc_assistant.terms import terms
 
 # Kept importable from here: tests and pcc verify use them.
@@ -53,11 +54,12 @@ _ANAPHORA = re.compile(
 _ACRONYM = re.compile(r"((?:[A-Z][\w'-]*[\s,]+(?:(?:and|of|for|the|&)\s+)*){1,8})\(([A-Z]{2,})s?\)")
 _CAPS = re.compile(r"\b([A-Z]{2,6})s?\b")
 _PARAGRAPHS_READ = 8
-_MAX_UNITS = 4  # sentences or rows, besides the items of a list
+_MAX_UNITS = 5  # sentences or rows, besides the items of a list
 _MAX_ITEMS = 8
 _PART_COVERED = 0.5  # share of a part's weight the answer must hold for it to be answered
 _PART_MIN = 0.4  # ... a unit must hold to be added for a part
 _MIN_GAIN = 0.1  # share of the focus's weight a further sentence must add
+_OWN_ANSWER = 0.6  # share of the focus's weight that makes a sentence an answer by itself
 _CONTINUES = 0.6  # the next sentence goes on about the same thing: this share of best's cover
 
 
@@ -280,6 +282,12 @@ def _same_passage(s: Scored, best: Scored) -> bool:
     return a.doc == b.doc and abs(a.ordinal - b.ordinal) <= 1
 
 
+def _strong_elsewhere(s: Scored, best: Scored) -> bool:
+    """A sentence elsewhere in the same report that is an answer in its own right (most of
+    the question's weight), not one that only shares a few words with it."""
+    return s.evidence.paragraph.doc == best.evidence.paragraph.doc and s.coverage >= _OWN_ANSWER
+
+
 def _nearness(s: Scored, best: Scored) -> float:
     """What follows in the same paragraph answers "and what happens next?" before a
     sentence elsewhere that only shares the words."""
@@ -349,7 +357,10 @@ def extract(
             (
                 s
                 for s in usable[:40]
-                if not taken(s) and _same_passage(s, best) and s.score >= 0.5 * best.score
+                if not taken(s)
+                and s.evidence.paragraph.kind != "figure"  # a chart's caption states nothing
+                and (_same_passage(s, best) or _strong_elsewhere(s, best))
+                and s.score >= 0.5 * best.score
             ),
             key=lambda s: _share(q, s.words - covered),
             default=None,
@@ -414,9 +425,13 @@ def _name_missing(asked: Asked, chosen: list[Scored], evidence: Sequence[Evidenc
     log") are usually in its other paragraphs, its title or its file name."""
     docs = {s.evidence.paragraph.doc for s in chosen}
     same = " ".join(e.paragraph.text for e in evidence if e.paragraph.doc in docs)
-    near = " " + re.sub(r"[_\W]+", " ", f"{_near(chosen)} {same}").lower() + " "
+    passage = " " + re.sub(r"[_\W]+", " ", _near(chosen)).lower() + " "
+    report = " " + re.sub(r"[_\W]+", " ", same).lower() + passage
 
     def mentioned(name: str) -> bool:
+        # A force area must be the passage's own: a report mentions other forces in
+        # passing ("commissioned with the PCC for Cleveland"), which says nothing of them.
+        near = passage if forces_named(name) else report
         words = [w for w in re.sub(r"[_\W]+", " ", name).lower().split() if w]
         initials = "".join(w[0] for w in words if w not in ("of", "and", "for", "the"))
         return (

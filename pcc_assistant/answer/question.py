@@ -148,7 +148,8 @@ _TYPES = (
     (
         "reason",
         re.compile(
-            r"\bwhy\b|\bwhat (?:is|was|are|were) the reasons?\b|\bwhat (?:caused|explains|"
+            r"\bwhy\b|\bwhat (?:is|was|are|were) the reasons?\b|\bwhat (?:has |have )?driven\b|"
+            r"\bwhat (?:caused|explains|"
             r"is behind|was behind|lies behind|drove|drives)\b",
             re.I,
         ),
