@@ -134,6 +134,22 @@ def test_a_year_asked_about_must_be_in_the_passage() -> None:
     assert not extract("What was satisfaction in 2020?", [_ev(1, text)], lambda t: 1.0).year_missing
 
 
+def test_a_month_asked_about_must_be_the_passage_s_or_its_report_s() -> None:
+    """'In May 2021' answered from 'the 12 months to April 2021' is another period's figure;
+    a report dated that month (NORTH is March 2021) gives its own figures for it."""
+    text = "Satisfaction was 79% in the 12 months to April 2021."
+    ev = [_ev(1, text)]
+
+    def missing(q: str) -> bool:
+        return extract(q, ev, lambda t: 1.0).year_missing
+
+    assert missing("What was satisfaction in May 2021?")
+    assert not missing("What was satisfaction in April 2021?")
+    assert not missing("What was satisfaction in Apr. 2021?")
+    assert not missing("What was satisfaction in March 2021?")  # the report's own month
+    assert not missing("What was satisfaction over the past year?")
+
+
 def test_a_question_across_reports_gets_a_statement_from_each() -> None:
     north = _ev(1, "Northshire uses THRIVE in its control room for every call.")
     south = _ev(2, "Southshire uses THRIVE at the front counter and in custody.", SOUTH)
@@ -218,3 +234,31 @@ def test_a_name_given_in_full_matches_its_initials() -> None:
         "Who is the transparency champion at the Ministry of Widgets?", [passage], lambda t: 1.0
     )
     assert not found.name_missing
+
+
+def test_an_outcome_question_gets_where_things_stand_now() -> None:
+    """'Where has X got to?' answered with what happened first and, from later in the same
+    paragraph, where it stands now; not with an unrelated sentence between them."""
+    text = (
+        "Community Safety Wardens were introduced in January in three towns. Training was "
+        "delayed by staff absence over the winter. At the time of writing, the wardens had "
+        "issued their first 40 fixed penalty notices."
+    )
+    answer = _answer("Where has Northshire got to with Community Safety Wardens?", _ev(1, text))
+    assert "introduced in January" in answer and "first 40 fixed penalty" in answer
+    assert "Training" not in answer
+    plain = _answer("When were Community Safety Wardens introduced?", _ev(1, text))
+    assert "fixed penalty" not in plain
+
+
+def test_a_figure_of_another_measure_is_not_the_answer() -> None:
+    """'What percentage of burglaries ...' is not answered by a paragraph of percentages
+    that never names burglary."""
+    other = _ev(1, "Overall crime fell by 5%, with a 9% fall in theft offences.")
+    assert extract(
+        "What percentage of burglaries led to a charge?", [other], lambda t: 1.0
+    ).figure_missing
+    right = _ev(2, "Burglary: 7% of reported burglaries led to a charge.")
+    assert not extract(
+        "What percentage of burglaries led to a charge?", [right], lambda t: 1.0
+    ).figure_missing

@@ -31,8 +31,9 @@ import numpy as np
 
 from pcc_assistant.answer import question as asking
 from pcc_assistant.answer.model import Claim, Evidence
-from pcc_assistant.answer.question import Asked, gives_figure, gives_type
+from pcc_assistant.answer.question import LATEST_IN_TEXT, Asked, gives_figure, gives_type
 from pcc_assistant.answer.sentences import Unit, figures, flatten, units
+from pcc_assistant.ingest.metadata import MONTHS
 from pcc_assistant.retrieve.scope import forces_named
 from pcc_assistant.terms import terms
 
@@ -274,6 +275,17 @@ def _completed(best: Scored, scored: list[Scored], asked: Asked) -> list[Scored]
                     same[j] for j in range(best.index + 1, i + 1) if same[j] not in chosen
                 )
                 break
+    if asked.type == "outcome":
+        # "Where has X got to?": what happened first, then where it stands now, which a
+        # paragraph often says last ("At the time of writing, the first application ...").
+        later = [
+            s
+            for i, s in sorted(same.items())
+            if i > best.index and s not in chosen and s.unit.role != "item"
+        ]
+        latest = next((s for s in later if LATEST_IN_TEXT.search(s.unit.body)), None)
+        if latest is not None and not any(LATEST_IN_TEXT.search(c.unit.body) for c in chosen):
+            chosen.append(latest)
     return chosen
 
 
@@ -398,9 +410,8 @@ def extract(
         claims,
         best,
         asked.type == "figure",
-        figure_missing=not any(
-            gives_figure(asked.figure, s.unit.body, asked.focus) for s in chosen
-        ),
+        figure_missing=not any(gives_figure(asked.figure, s.unit.body, asked.focus) for s in chosen)
+        or _measure_missing(asked, chosen),
         name_missing=_name_missing(asked, chosen, evidence),
         type_missing=asked.type in ("date", "name")
         and not any(gives_type(asked.type, s.unit.text, asked.focus) for s in chosen),
@@ -444,16 +455,34 @@ def _name_missing(asked: Asked, chosen: list[Scored], evidence: Sequence[Evidenc
     return not all(mentioned(n) for n in asked.names)
 
 
+def _measure_missing(asked: Asked, chosen: list[Scored]) -> bool:
+    """A figure asked of something ("percentage of rapes") from passages that never name
+    it: a figure, but of another measure."""
+    if not asked.measure or not asked.figure:
+        return False
+    return not asked.measure <= set(terms(_near(chosen)))
+
+
 def _year_missing(asked: Asked, chosen: list[Scored]) -> bool:
-    """A year the question asks about that no cited paragraph (or its report) mentions:
-    "in 2018" answered from a 2020 passage is another year's answer."""
-    if not asked.years:
+    """A year, or month and year, the question asks about that no cited paragraph (or its
+    report's date) mentions: "in 2018" answered from a 2020 passage, or "in March 2021"
+    from "the 12 months to April 2021", is another period's answer."""
+    if not asked.years and not asked.months:
         return False
     near = _near(chosen)
-    dates = " ".join(
-        s.evidence.report.date.isoformat() for s in chosen if s.evidence.report.date is not None
-    )
-    return any(y not in near and y not in dates for y in asked.years)
+    dated = [s.evidence.report.date for s in chosen if s.evidence.report.date is not None]
+    dates = " ".join(d.isoformat() for d in dated)
+    if any(y not in near and y not in dates for y in asked.years):
+        return True
+    said = {(MONTHS[m.group(1).lower()], m.group(2)) for m in _MONTH_IN_TEXT.finditer(near)}
+    said |= {(d.month, str(d.year)) for d in dated}
+    return any(pair not in said for pair in asked.months)
+
+
+_MONTH_IN_TEXT = re.compile(
+    r"\b(" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?\s+((?:19|20)\d\d)\b",
+    re.I,
+)
 
 
 _SUPERSCRIPT = re.compile(r"(?<=[A-Za-z.,;:)])[¹²³⁴⁵⁶⁷⁸⁹⁰]+|^[¹²³⁴⁵⁶⁷⁸⁹⁰]+\s*")

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 
 from pcc_assistant.answer.sentences import split_sentences
+from pcc_assistant.ingest.metadata import MONTHS
 from pcc_assistant.terms import terms
 
 # -- the kind of figure ---------------------------------------------------------------------
@@ -125,6 +126,20 @@ def gives_figure(kind: str, text: str, question: str = "") -> bool:
     return False
 
 
+_MEASURED = re.compile(
+    r"\b(?:percentage|proportion|share|per ?cent|rate|number|numbers|level|levels|amount|"
+    r"total|count)\s+of\s+(?:all\s+|the\s+|those\s+|these\s+)?([A-Za-z][\w'-]*)",
+    re.I,
+)
+
+
+def measured(question: str) -> frozenset[str]:
+    """What a figure asked for is a figure of: "what percentage of rapes ..." -> {rape}.
+    A passage that never names it gives some other measure's figure."""
+    m = _MEASURED.search(question)
+    return frozenset(terms(m.group(1))) if m else frozenset()
+
+
 # -- the type of answer ---------------------------------------------------------------------
 _TYPES = (
     (
@@ -215,6 +230,13 @@ _REASON_IN_TEXT = re.compile(
     r"\b(?:because|due to|owing to|as a result|result(?:ed|s)? (?:of|from)|reflects?|"
     r"driven by|attributed|caus(?:e|ed|es)|explain(?:s|ed)?|reason|since|given that|"
     r"following|led to|so that|in order to|largely|partly|mainly)\b",
+    re.I,
+)
+
+# A sentence that says where something stands now: what an outcome question wants last.
+LATEST_IN_TEXT = re.compile(
+    r"\b(?:at the time of writing|currently|to date|so far|as of|most recently|latest|"
+    r"since then|has since|have since|is now|are now|remains?|still)\b",
     re.I,
 )
 
@@ -353,6 +375,19 @@ def years(question: str) -> set[str]:
     return {m.group(1) for m in _YEAR.finditer(focus(question))}
 
 
+_MONTH_YEAR = re.compile(r"\b([A-Z][a-z]{2,8})\.?\s+((?:19|20)\d\d)\b")
+
+
+def months(question: str) -> set[tuple[int, str]]:
+    """Months the question's focus holds the answer to: "in March 2021" as (3, "2021")."""
+    out = set()
+    for m in _MONTH_YEAR.finditer(focus(question)):
+        month = MONTHS.get(m.group(1).lower())
+        if month:
+            out.add((month, m.group(2)))
+    return out
+
+
 @dataclass(frozen=True)
 class Asked:
     """A question read: what an answer must supply."""
@@ -364,6 +399,8 @@ class Asked:
     figure: str
     names: frozenset[str]
     years: frozenset[str]
+    months: frozenset[tuple[int, str]] = frozenset()
+    measure: frozenset[str] = frozenset()
 
 
 def read(question: str) -> Asked:
@@ -376,4 +413,6 @@ def read(question: str) -> Asked:
         asked_figure(f),
         frozenset(names(question)),
         frozenset(years(question)),
+        frozenset(months(question)),
+        measured(f),
     )
