@@ -278,14 +278,14 @@ def _completed(best: Scored, scored: list[Scored], asked: Asked) -> list[Scored]
     if asked.type == "outcome":
         # "Where has X got to?": what happened first, then where it stands now, which a
         # paragraph often says last ("At the time of writing, the first application ...").
-        later = [
-            s
-            for i, s in sorted(same.items())
-            if i > best.index and s not in chosen and s.unit.role != "item"
+        ahead = [
+            u
+            for i, u in sorted(same.items())
+            if i > best.index and u not in chosen and u.unit.role != "item"
         ]
-        latest = next((s for s in later if LATEST_IN_TEXT.search(s.unit.body)), None)
-        if latest is not None and not any(LATEST_IN_TEXT.search(c.unit.body) for c in chosen):
-            chosen.append(latest)
+        now = next((u for u in ahead if LATEST_IN_TEXT.search(u.unit.body)), None)
+        if now is not None and not any(LATEST_IN_TEXT.search(c.unit.body) for c in chosen):
+            chosen.append(now)
     return chosen
 
 
