@@ -5,7 +5,6 @@ Heavy modules (torch, Chroma) are imported inside commands, so ``pcc --help`` is
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -16,12 +15,13 @@ import click
 
 from pcc_assistant.config import Settings, load_settings
 from pcc_assistant.errors import PccError
+from pcc_assistant.safe_text import clean, error_line, json_text, one_line
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _fail(message: str, code: int = 1) -> None:
-    click.echo(f"error: {message}", err=True)
+    click.echo(error_line(message), err=True)
     sys.exit(code)
 
 
@@ -91,7 +91,8 @@ class _BarProgress:
 
     @staticmethod
     def _name(path: Path) -> str:
-        return path.name if len(path.name) <= 40 else path.name[:39] + "…"
+        name = one_line(path.name)
+        return name if len(name) <= 40 else name[:39] + "…"
 
     def step(self, path: Path, what: str) -> None:
         self.bar.update(self.task, current=f"{what} {self._name(path)}")
@@ -135,7 +136,7 @@ def ingest(
             bar.stop()
     if as_json:
         click.echo(
-            json.dumps(
+            json_text(
                 {
                     "added": result.added,
                     "updated": result.updated,
@@ -145,8 +146,7 @@ def ingest(
                     "paragraphs": result.paragraphs,
                     "pages": result.pages,
                     "seconds": round(result.seconds, 3),
-                },
-                indent=2,
+                }
             )
         )
     else:
@@ -163,7 +163,7 @@ def ingest(
         if result.onnx_prepared:
             click.echo("note: exported the embedding model for fast start-up (once)", err=True)
         for err in result.failed:
-            click.echo(f"error: {err}", err=True)
+            click.echo(error_line(str(err)), err=True)
         parts = [
             f"{len(result.added)} added",
             f"{len(result.updated)} updated",
@@ -209,7 +209,7 @@ def list_reports(ctx: click.Context, as_json: bool) -> None:
     items = record.reports()
     if as_json:
         click.echo(
-            json.dumps(
+            json_text(
                 [
                     {
                         "doc": i.report.doc,
@@ -223,8 +223,7 @@ def list_reports(ctx: click.Context, as_json: bool) -> None:
                         "indexed_at": i.indexed_at,
                     }
                     for i in items
-                ],
-                indent=2,
+                ]
             )
         )
         return
@@ -238,9 +237,9 @@ def list_reports(ctx: click.Context, as_json: bool) -> None:
     for i in items:
         table.add_row(
             i.report.date.isoformat() if i.report.date else "?",
-            i.report.doc,
-            i.report.title,
-            i.report.organisation,
+            one_line(i.report.doc),
+            one_line(i.report.title),
+            one_line(i.report.organisation),
             str(i.paragraphs),
             str(i.report.pages or "-"),
         )
@@ -260,7 +259,7 @@ def paragraphs(ctx: click.Context, doc: str, as_json: bool) -> None:
         _fail(f"no indexed document {doc!r} (indexed: {known})")
     if as_json:
         click.echo(
-            json.dumps(
+            json_text(
                 [
                     {
                         "doc": p.doc,
@@ -273,17 +272,15 @@ def paragraphs(ctx: click.Context, doc: str, as_json: bool) -> None:
                         "end": p.end,
                     }
                     for p in items
-                ],
-                indent=2,
-                ensure_ascii=False,
+                ]
             )
         )
         return
     for p in items:
         pages = ("p." + ",".join(map(str, p.pages))) if p.pages else ""
-        mark = f"¶{p.label}" if p.label[:1].isdigit() else p.label
-        click.echo(click.style(mark, bold=True) + f"  {pages}  {p.section}")
-        click.echo(p.text)
+        mark = one_line(f"¶{p.label}" if p.label[:1].isdigit() else p.label)
+        click.echo(click.style(mark, bold=True) + f"  {pages}  {one_line(p.section)}")
+        click.echo(clean(p.text))
         click.echo()
 
 
@@ -300,7 +297,7 @@ def remove(ctx: click.Context, docs: tuple[str, ...]) -> None:
         _fail(str(exc))
         return
     for doc in removed:
-        click.echo(f"removed {doc}")
+        click.echo(f"removed {one_line(doc)}")
     if unknown:
         _fail(f"not in the index: {', '.join(unknown)}")
 

@@ -4,7 +4,6 @@ the work is in :mod:`pcc_assistant.ask`."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 from typing import Any
 
@@ -12,6 +11,7 @@ import click
 
 from pcc_assistant.config import Settings
 from pcc_assistant.errors import PccError
+from pcc_assistant.safe_text import error_line, json_text
 
 ANSWERER_CHOICE = click.Choice(["extractive", "openai", "ollama", "local"])
 
@@ -125,7 +125,7 @@ def run_ask(
     finally:
         assistant.close()
     if as_json:
-        click.echo(json.dumps(answer_json(answer), indent=2, ensure_ascii=False))
+        click.echo(json_text(answer_json(answer)))
     elif as_markdown:
         from pcc_assistant.chat.session import Exchange, export_markdown
 
@@ -179,6 +179,6 @@ def ask(
     try:
         code = run_ask(settings, question, filters, answerer, as_json, as_markdown)
     except PccError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(error_line(str(exc)), err=True)
         sys.exit(1)
     sys.exit(code)

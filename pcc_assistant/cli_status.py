@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
@@ -10,6 +9,7 @@ import click
 
 from pcc_assistant.config import Settings
 from pcc_assistant.errors import PccError
+from pcc_assistant.safe_text import error_line, json_text, one_line
 
 
 def gather(settings: Settings) -> dict[str, Any]:
@@ -88,7 +88,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
     settings: Settings = ctx.obj
     info = gather(settings)
     if as_json:
-        click.echo(json.dumps(info, indent=2))
+        click.echo(json_text(info))
     else:
         _print(info)
     if not info["answers"]:
@@ -96,20 +96,21 @@ def status(ctx: click.Context, as_json: bool) -> None:
 
 
 def _print(info: dict[str, Any]) -> None:
+    """The status as lines; everything from the index (paths, ids, messages) cleaned."""
     if info["index"] == "server":
         token = "with a bearer token" if info["token"] else "no token"
-        click.echo(f"index:      Chroma server {info['location']} ({token})")
-        click.echo(
-            f"server:     {'answers, ' + info['detail'] if info['answers'] else info['detail']}"
-        )
+        click.echo(f"index:      Chroma server {one_line(info['location'])} ({token})")
+        detail = one_line(info["detail"])
+        click.echo(f"server:     {'answers, ' + detail if info['answers'] else detail}")
     else:
-        click.echo(f"index:      embedded, folder {info['location']}")
-    if info["problem"]:
-        click.echo(f"error: {info['problem']}", err=True)
-        return
-    click.echo(f"reports:    {info['reports']}")
-    click.echo(f"paragraphs: {info['paragraphs']}")
+        click.echo(f"index:      embedded, folder {one_line(info['location'])}")
+    if info["reports"] is not None:
+        click.echo(f"reports:    {info['reports']}")
+        click.echo(f"paragraphs: {info['paragraphs']}")
     for name, n in (info["vectors"] or {}).items():
-        click.echo(f"vectors:    {n} in {name}")
+        click.echo(f"vectors:    {n} in {one_line(name)}")
     if info["newest"]:
-        click.echo(f"newest:     {info['newest']['doc']} (indexed {info['newest']['indexed_at']})")
+        doc, at = one_line(info["newest"]["doc"]), one_line(info["newest"]["indexed_at"])
+        click.echo(f"newest:     {doc} (indexed {at})")
+    if info["problem"]:
+        click.echo(error_line(info["problem"]), err=True)
