@@ -150,14 +150,18 @@ def ingest(
             )
         )
     else:
-        if result.repair and (result.repair.store_rebuilt or result.repair.leftovers_removed):
-            how = (
-                "vector store rebuilt from the record"
-                if result.repair.store_rebuilt
-                else "leftovers removed"
-            )
+        if result.repair and result.repair.store_rebuilt:
             click.echo(
-                f"note: an earlier ingest was interrupted; the index was repaired ({how})",
+                one_line(
+                    f"note: the vector store {result.repair.problem}; it was rebuilt from "
+                    "the record (no re-embedding)"
+                ),
+                err=True,
+            )
+        elif result.repair and result.repair.leftovers_removed:
+            click.echo(
+                "note: an earlier ingest was interrupted; the index was repaired "
+                "(leftovers removed)",
                 err=True,
             )
         if result.onnx_prepared:
@@ -197,7 +201,10 @@ def _read_record(ctx: click.Context) -> Any:
     path = settings.index_dir / "record.sqlite"
     if not path.is_file():
         _fail(f"no index in {settings.index_dir}: run `pcc ingest corpus/` first")
-    return Record(path)
+    try:
+        return Record(path)
+    except PccError as exc:  # not a database
+        _fail(str(exc))
 
 
 @cli.command(name="list")

@@ -4,8 +4,6 @@ terminal raw: every command that prints them cleans them (``safe_text``)."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +11,7 @@ import pytest
 from pcc_assistant import pipeline
 from pcc_assistant.config import Settings
 
-from .conftest import ROOT
+from .cli_runner import Run, pcc
 
 pytestmark = pytest.mark.slow
 
@@ -53,9 +51,8 @@ def hostile_index(tmp_path_factory: pytest.TempPathFactory, embedder) -> tuple[S
     return settings, reports
 
 
-def _pcc(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "pcc_assistant", "--index", str(settings.index_dir), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300)
+def _pcc(settings: Settings, *args: str) -> Run:
+    return pcc("--index", str(settings.index_dir), *args)
 
 
 @pytest.mark.parametrize(

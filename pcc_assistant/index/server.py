@@ -7,6 +7,7 @@ what happened, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -103,10 +104,14 @@ class Location:
 
         if not self.is_server:
             self.folder.mkdir(parents=True, exist_ok=True)
-            return chromadb.PersistentClient(
-                path=str(self.folder),
-                settings=Settings(anonymized_telemetry=False, allow_reset=True),
-            )
+            try:
+                return chromadb.PersistentClient(
+                    path=str(self.folder),
+                    settings=Settings(anonymized_telemetry=False, allow_reset=True),
+                )
+            except Exception:
+                self.forget()
+                raise
         info = self.check()
         if not info.answers:
             raise PccError(f"the Chroma server at {info.url} {info.detail}")
@@ -122,6 +127,12 @@ class Location:
         _limit_waits(client)
         return client
 
+    def forget(self) -> None:
+        """Drop the Chroma system this process keeps for the folder (see _forget_system):
+        after the folder is deleted, or when it failed to open."""
+        if not self.is_server:
+            _forget_system(str(self.folder))
+
     @contextmanager
     def guard(self, doing: str) -> Iterator[None]:
         """Turn a server's failure during ``doing`` into one line naming the URL."""
@@ -136,6 +147,22 @@ class Location:
             raise PccError(
                 f"the Chroma server at {self.base_url()} failed while {doing}: {_reason(exc)}"
             ) from exc
+
+
+def _forget_system(path: str) -> None:
+    """Chroma keeps one system per folder for the process, and keeps it even when it
+    failed to start (a damaged chroma.sqlite3) or its folder was deleted: every later
+    client of the folder would get the broken one ('RustBindingsAPI' object has no
+    attribute 'bindings', 'attempt to write a readonly database'). Drop it, so the next
+    client starts afresh."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    system = SharedSystemClient._identifier_to_system.pop(path, None)
+    SharedSystemClient._identifier_to_refcount.pop(path, None)
+    if system is not None:
+        # a system that never started can't stop; it is dropped anyway
+        with contextlib.suppress(Exception):
+            system.stop()
 
 
 def _limit_waits(client: Any) -> None:
