@@ -6,6 +6,7 @@ Heavy modules (torch, Chroma) are imported inside commands, so ``pcc --help`` is
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -110,11 +111,22 @@ class _BarProgress:
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--prune", is_flag=True, help="Also drop indexed reports whose file is gone.")
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="A file whose id (file name) is taken by another indexed file takes that "
+    "report's place (without it, such a file is refused).",
+)
 @click.option("--password", default=None, help="Password for encrypted PDFs.")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 @click.pass_context
 def ingest(
-    ctx: click.Context, paths: tuple[Path, ...], prune: bool, password: str | None, as_json: bool
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    prune: bool,
+    replace: bool,
+    password: str | None,
+    as_json: bool,
 ) -> None:
     """Index report files (PDF, text, Markdown) or folders of them. Unchanged files are
     skipped; changed ones replace their old paragraphs."""
@@ -127,7 +139,7 @@ def ingest(
         paths = (Path("corpus"),)
     bar = _BarProgress() if sys.stderr.isatty() and not as_json else None
     try:
-        result = pipeline.ingest(paths, settings, prune=prune, progress=bar)
+        result = pipeline.ingest(paths, settings, prune=prune, replace=replace, progress=bar)
     except PccError as exc:
         _fail(str(exc))
         return
@@ -142,6 +154,7 @@ def ingest(
                     "updated": result.updated,
                     "unchanged": result.unchanged,
                     "removed": result.removed,
+                    "not_checked": result.unchecked,
                     "failed": [{"path": e.path, "error": e.cause} for e in result.failed],
                     "paragraphs": result.paragraphs,
                     "pages": result.pages,
@@ -162,6 +175,15 @@ def ingest(
             click.echo(
                 "note: an earlier ingest was interrupted; the index was repaired "
                 "(leftovers removed)",
+                err=True,
+            )
+        if result.unchecked:
+            click.echo(
+                one_line(
+                    f"note: --prune kept {', '.join(result.unchecked)}: indexed by an older "
+                    "version with a path relative to where it ran, so whether the file is "
+                    "gone can't be told; ingest the file again to record its full path"
+                ),
                 err=True,
             )
         if result.onnx_prepared:
@@ -355,6 +377,11 @@ def main() -> None:
         cli(standalone_mode=True)
     except PccError as exc:
         _fail(str(exc))
+    except sqlite3.DatabaseError as exc:  # a record damaged past its first page
+        _fail(
+            f"the index record (record.sqlite) can't be read: {exc}. Move the index folder "
+            "aside and run `pcc ingest` on the reports again, or restore it from a backup"
+        )
     except KeyboardInterrupt:
         click.echo("interrupted; what was committed is kept, run the command again", err=True)
         sys.exit(130)

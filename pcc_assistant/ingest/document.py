@@ -81,7 +81,7 @@ def parse_document(
         title=meta.title,
         organisation=meta.organisation,
         date=meta.date,
-        path=str(path),
+        path=str(path.resolve()),  # absolute: --prune and the id check, from any folder
         sha256=sha256 or content_hash(path),
         pages=len(source.pages) if source.paged else 0,
     )
