@@ -272,15 +272,32 @@ def _prune(index: Index, result: IngestResult) -> None:
             result.removed.append(item.report.doc)
 
 
+_READS = 3  # a file still changing after this many reads is reported, not guessed at
+
+
 def _parse(job: _Job, settings: Settings, worker: ParserWorker) -> ParsedDocument:
-    parsed = parse_document(
-        job.path,
-        sha256=job.sha256,
-        password=settings.pdf_password,
-        timeout_s=settings.parse_timeout_s,
-        memory_mb=settings.parse_memory_mb,
-        worker=worker,
-    )
+    """Parse ``job.path``, stored with the hash of the very bytes parsed: a file changed
+    between its hash and its parse (a copy still being written) is read again."""
+    sha = job.sha256
+    for _ in range(_READS):
+        parsed = parse_document(
+            job.path,
+            sha256=sha,
+            password=settings.pdf_password,
+            timeout_s=settings.parse_timeout_s,
+            memory_mb=settings.parse_memory_mb,
+            worker=worker,
+        )
+        now = content_hash(job.path)
+        if now == sha:
+            break
+        sha = now
+    else:
+        raise DocumentError(
+            str(job.path),
+            f"the file changed while it was read, {_READS} times: ingest it again once it "
+            "is completely written",
+        )
     if not parsed.paragraphs:
         raise DocumentError(str(job.path), "no paragraphs found: nothing to index")
     return parsed
