@@ -118,6 +118,13 @@ class _BarProgress:
     "report's place (without it, such a file is refused).",
 )
 @click.option("--password", default=None, help="Password for encrypted PDFs.")
+@click.option(
+    "--encoding",
+    default=None,
+    metavar="NAME",
+    help="Read .txt/.md files that are not UTF-8 in this encoding (e.g. cp1252); "
+    "without it they are reported, not indexed.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 @click.pass_context
 def ingest(
@@ -126,6 +133,7 @@ def ingest(
     prune: bool,
     replace: bool,
     password: str | None,
+    encoding: str | None,
     as_json: bool,
 ) -> None:
     """Index report files (PDF, text, Markdown) or folders of them. Unchanged files are
@@ -135,6 +143,17 @@ def ingest(
     settings = _settings(ctx)
     if password is not None:
         settings = settings.model_copy(update={"pdf_password": password})
+    if encoding is not None:
+        import codecs
+
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise click.BadParameter(
+                f"{encoding!r} is not an encoding Python knows (e.g. cp1252, latin-1)",
+                param_hint="--encoding",
+            ) from None
+        settings = settings.model_copy(update={"text_encoding": encoding})
     if not paths:
         paths = (Path("corpus"),)
     bar = _BarProgress() if sys.stderr.isatty() and not as_json else None

@@ -103,8 +103,10 @@ def _run(
     from pcc_assistant.ask import Assistant
     from pcc_assistant.evaluate import load_questions
 
-    if not questions.is_file():
+    if not questions.exists():
         raise PccError(f"{questions}: no such question file")
+    if questions.is_dir():
+        raise PccError(f"{questions}: is a folder; give the question file (JSON Lines)")
     for out in (json_out, md_out):
         if out is not None:  # before the run, not after a minute of answering
             _check_writable(out)

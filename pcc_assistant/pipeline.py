@@ -287,6 +287,7 @@ def _parse(job: _Job, settings: Settings, worker: ParserWorker) -> ParsedDocumen
             timeout_s=settings.parse_timeout_s,
             memory_mb=settings.parse_memory_mb,
             worker=worker,
+            encoding=settings.text_encoding,
         )
         now = content_hash(job.path)
         if now == sha:
