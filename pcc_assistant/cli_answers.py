@@ -42,17 +42,25 @@ def parse_day(value: str | None, end: bool = False) -> dt.date | None:
     raise click.BadParameter(f"{value!r} is not a date: use 2020-03-12, 2020-03 or 2020")
 
 
+def date_range(since: str | None, until: str | None) -> tuple[dt.date | None, dt.date | None]:
+    """--since and --until as days; a range no date can fall in is a usage error (exit 2),
+    not a search that silently finds nothing."""
+    first, last = parse_day(since), parse_day(until, end=True)
+    if first is not None and last is not None and first > last:
+        raise click.UsageError(
+            f"--since {since} is after --until {until}: no report can be in both; "
+            "swap them or drop one"
+        )
+    return first, last
+
+
 def filters_from(
     reports: tuple[str, ...], organisations: tuple[str, ...], since: str | None, until: str | None
 ) -> Any:
     from pcc_assistant.retrieve import Filters
 
-    return Filters(
-        docs=tuple(reports),
-        organisations=tuple(organisations),
-        since=parse_day(since),
-        until=parse_day(until, end=True),
-    )
+    first, last = date_range(since, until)
+    return Filters(docs=tuple(reports), organisations=tuple(organisations), since=first, until=last)
 
 
 def filter_options(f: Any) -> Any:

@@ -162,7 +162,9 @@ def named_scope(
     named = [r for r in chosen if _name_words(r) & qwords]
     if named and len(named) < len(chosen) and not _CROSS.search(question):
         chosen = named
-        notes.append("reports about " + ", ".join(sorted({r.organisation for r in named})))
+        notes.append(
+            "reports about " + ", ".join(sorted({r.organisation or r.title for r in named}))
+        )
     note = ""
     topic = question
     if len(chosen) < len(reports):

@@ -47,7 +47,10 @@ class Location:
         return f"Chroma server {self.url}" if self.is_server else f"embedded index {self.folder}"
 
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        if not self.token:
+            return {}
+        _check_token(self.token)
+        return {"Authorization": f"Bearer {self.token}"}
 
     def _parts(self) -> tuple[str, int, bool]:
         parts = urlsplit(self.url if "://" in self.url else f"http://{self.url}")
@@ -147,6 +150,28 @@ class Location:
             raise PccError(
                 f"the Chroma server at {self.base_url()} failed while {doing}: {_reason(exc)}"
             ) from exc
+
+
+def _check_token(token: str) -> None:
+    """Refuse a token an HTTP header can't carry, saying why but never showing it (it is
+    a secret, and a line break in it would split the error line)."""
+    for n, ch in enumerate(token, 1):
+        if "!" <= ch <= "~":
+            continue
+        what = (
+            "a line break"
+            if ch in "\r\n"
+            else "a space"
+            if ch == " "
+            else "a control character"
+            if ord(ch) < 0x20 or ord(ch) == 0x7F
+            else "a non-ASCII character"
+        )
+        raise PccError(
+            f"chroma_token (PCC_CHROMA_TOKEN) can't be sent in an HTTP header: it holds "
+            f"{what} (character {n} of {len(token)}); set it to the token alone, which is "
+            "visible ASCII (the token is not shown here)"
+        )
 
 
 def _forget_system(path: str) -> None:
