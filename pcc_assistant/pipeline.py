@@ -337,12 +337,15 @@ def _store(
     progress.file_done(job.path, "updated" if job.known else "added", len(parsed.paragraphs))
 
 
-def remove(docs: Iterable[str], settings: Settings) -> tuple[list[str], list[str]]:
+def remove(
+    docs: Iterable[str], settings: Settings, embedder: Embedder | None = None
+) -> tuple[list[str], list[str]]:
     """Remove documents; returns (removed, unknown)."""
     removed: list[str] = []
     unknown: list[str] = []
-    with open_index(settings) as index:
+    with open_index(settings, embedder) as index:
         index.lock()
+        index.check_model()  # the vectors in use are this model's: repair rebuilds them
         index.repair()
         for doc in docs:
             (removed if index.remove(doc) else unknown).append(doc)
@@ -350,10 +353,14 @@ def remove(docs: Iterable[str], settings: Settings) -> tuple[list[str], list[str
     return removed, unknown
 
 
-def rebuild(settings: Settings, *, reembed: bool = False) -> int:
+def rebuild(
+    settings: Settings, *, reembed: bool = False, embedder: Embedder | None = None
+) -> int:
     """Recreate the vector store (and keyword index) from the record; vectors counted."""
-    with open_index(settings) as index:
+    with open_index(settings, embedder) as index:
         index.lock()
+        if not reembed:
+            index.check_model()  # the record's vectors go into this model's collection
         if reembed:
             count = 0
             index.store.reset()
