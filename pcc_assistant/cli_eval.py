@@ -135,7 +135,7 @@ def _run(
                 lambda q: assistant.ask(q, answerer=answerer),
                 qset,
                 indexed,
-                lambda q: bar.update(task, advance=1, q=q.id),
+                lambda q: bar.update(task, advance=1, q=one_line(q.id)),
             )
     finally:
         assistant.close()
