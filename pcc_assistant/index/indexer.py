@@ -118,16 +118,23 @@ class Index:
 
     def exists(self) -> bool:
         """Whether there is an index here to read (a server: whether it answers); a
-        reader's opening. Raises one line naming the fix when Chroma doesn't hold the
-        record's vectors (:mod:`health`)."""
+        reader's opening. The first use of Chroma then checks that it holds the record's
+        vectors (:mod:`health`) and raises one line naming the fix when it doesn't: a
+        reader that never searches Chroma (questions scoped to a few reports are scored
+        on the record's vectors) doesn't pay for loading it."""
         if self.shared:
             self.store.client()  # raises one line naming the URL when it doesn't answer
         elif not (self.folder / "record.sqlite").is_file():
             return False
+        self.store.on_first_use = self._reader_check
+        return True
+
+    def _reader_check(self) -> None:
         problem = self.check_store()
         if problem:
+            self.store.on_first_use = self._reader_check  # and at every later use
+            self.store._collection = None
             raise PccError(fix(self.describe(), problem, self.shared))
-        return True
 
     def check_store(self) -> str:
         """'' when Chroma holds the record's current vectors, else what is wrong."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,10 @@ class ChromaStore:
         self.name = name
         self._client: Any = None
         self._collection: Any = None
+        # Run once, just after the collection is first opened (a reader's health check:
+        # the first touch of a collection loads it, 0.5 s at 100,000 vectors, which the
+        # check would otherwise add to a question that never searches Chroma).
+        self.on_first_use: Callable[[], None] | None = None
 
     @property
     def folder(self) -> Path:
@@ -54,6 +58,9 @@ class ChromaStore:
                 self._collection = self.client().get_or_create_collection(
                     self.name, embedding_function=None, metadata={"hnsw:space": "cosine"}
                 )
+            hook, self.on_first_use = self.on_first_use, None
+            if hook is not None:
+                hook()
         return self._collection
 
     def reopen(self) -> None:
