@@ -353,9 +353,7 @@ def remove(
     return removed, unknown
 
 
-def rebuild(
-    settings: Settings, *, reembed: bool = False, embedder: Embedder | None = None
-) -> int:
+def rebuild(settings: Settings, *, reembed: bool = False, embedder: Embedder | None = None) -> int:
     """Recreate the vector store (and keyword index) from the record; vectors counted."""
     with open_index(settings, embedder) as index:
         index.lock()
