@@ -116,8 +116,10 @@ def test_text_that_is_not_utf8_is_reported_and_indexed_with_encoding(  # type: i
         assert any("£4.2m" in p.text and "–" in p.text for p in index.record.paragraphs("windows"))
 
 
-def test_note_names_a_report_without_organisation_by_its_title() -> None:
-    from pcc_assistant.retrieve import named_scope
+def test_note_names_a_report_without_organisation_by_its_place() -> None:
+    """A report with no organisation never leaves a blank in the scope note (it read
+    "searched reports about , as the question asks")."""
+    from pcc_assistant.retrieve import read_scope
 
     def report(doc: str, title: str, organisation: str) -> Report:
         return Report(doc, title, organisation, dt.date(2021, 1, 1), f"/r/{doc}.pdf", "0", 1)
@@ -125,7 +127,10 @@ def test_note_names_a_report_without_organisation_by_its_title() -> None:
     reports = [
         report("a", "Cleveland performance report", ""),
         report("b", "Durham performance report", "Durham Constabulary"),
+        report("c", "Quarterly performance report", ""),
     ]
-    chosen, note, _ = named_scope("What was the solved rate in Cleveland?", reports)
-    assert [r.doc for r in chosen] == ["a"]
-    assert note == "searched reports about Cleveland performance report, as the question asks"
+    scope = read_scope("What was the solved rate in Cleveland?", reports)
+    assert scope.docs == frozenset({"a"})
+    assert scope.note == "searched reports about Cleveland, as the question asks"
+    unnamed = read_scope("What was the solved rate in the quarterly report?", reports)
+    assert "about ," not in unnamed.note and "about  " not in unnamed.note
