@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from pcc_assistant.config import Settings
 from pcc_assistant.types import Report
 
 from .cli_runner import pcc
@@ -53,10 +54,15 @@ def test_token_a_header_cant_carry_is_refused_unshown(
         assert "chroma_token" in line and what in line
 
 
-@pytest.mark.parametrize("command", [["ask", "What was the solved rate?"], ["compare", "x"]])
-def test_since_after_until_is_refused(tmp_path: Path, command: list[str]) -> None:
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "command", [["ask", "What was the solved rate?"], ["compare", "victim satisfaction"]]
+)
+def test_since_after_until_is_refused(ingested: Settings, command: list[str]) -> None:
+    """Over an index with reports, so the filters are what is refused (they were taken,
+    and matched nothing)."""
     dates = ["--since", "2021", "--until", "2019"]
-    run = pcc("--index", str(tmp_path), command[0], *dates, *command[1:])
+    run = pcc("--index", str(ingested.index_dir), command[0], *dates, *command[1:])
     assert run.returncode == 2, run
     assert "--since 2021 is after --until 2019" in run.stderr
 
@@ -90,7 +96,6 @@ def test_text_that_is_not_utf8_is_reported_and_indexed_with_encoding(  # type: i
     tmp_path: Path, embedder
 ) -> None:
     from pcc_assistant import pipeline
-    from pcc_assistant.config import Settings
     from pcc_assistant.index.indexer import Index
 
     folder = tmp_path / "reports"

@@ -110,3 +110,26 @@ def test_every_part_of_a_long_line_is_embedded_and_the_answer_is_short(  # type:
     run = pcc("--index", str(settings.index_dir), "ask", "What was the solved rate for burglary?")
     assert run.returncode == 0, run.stderr
     assert len(run.stdout) < 10_000, len(run.stdout)
+
+
+@pytest.mark.slow
+def test_a_long_paragraph_is_printed_cut(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """A paragraph under the split cap but far longer than a screen (30,000 characters
+    of sentences): ``pcc ask`` printed all of it (31,881 characters before); now the quote
+    is cut, saying how to see the rest, and --json keeps it whole."""
+    from pcc_assistant import pipeline
+    from pcc_assistant.config import Settings
+
+    text = SENTENCE * (30_000 // len(SENTENCE))
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "long.txt").write_text(text)
+    settings = Settings(index_dir=tmp_path / "index")
+    assert pipeline.ingest([folder], settings, embedder=embedder).added == ["long"]
+    question = "What was the solved rate in Durham?"
+    run = pcc("--index", str(settings.index_dir), "ask", question)
+    assert run.returncode == 0, run.stderr
+    assert "19%" in run.stdout and len(run.stdout) < 10_000, len(run.stdout)
+    assert "more characters" in run.stdout
+    whole = pcc("--index", str(settings.index_dir), "ask", "--json", question)
+    assert text.strip() in whole.stdout
