@@ -5,8 +5,8 @@ Heavy modules (torch, Chroma) are imported inside commands, so ``pcc --help`` is
 
 from __future__ import annotations
 
-import json
 import os
+import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,12 +16,13 @@ import click
 
 from pcc_assistant.config import Settings, load_settings
 from pcc_assistant.errors import PccError
+from pcc_assistant.safe_text import clean, error_line, json_text, one_line
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _fail(message: str, code: int = 1) -> None:
-    click.echo(f"error: {message}", err=True)
+    click.echo(error_line(message), err=True)
     sys.exit(code)
 
 
@@ -91,7 +92,8 @@ class _BarProgress:
 
     @staticmethod
     def _name(path: Path) -> str:
-        return path.name if len(path.name) <= 40 else path.name[:39] + "…"
+        name = one_line(path.name)
+        return name if len(name) <= 40 else name[:39] + "…"
 
     def step(self, path: Path, what: str) -> None:
         self.bar.update(self.task, current=f"{what} {self._name(path)}")
@@ -109,11 +111,30 @@ class _BarProgress:
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--prune", is_flag=True, help="Also drop indexed reports whose file is gone.")
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="A file whose id (file name) is taken by another indexed file takes that "
+    "report's place (without it, such a file is refused).",
+)
 @click.option("--password", default=None, help="Password for encrypted PDFs.")
+@click.option(
+    "--encoding",
+    default=None,
+    metavar="NAME",
+    help="Read .txt/.md files that are not UTF-8 in this encoding (e.g. cp1252); "
+    "without it they are reported, not indexed.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 @click.pass_context
 def ingest(
-    ctx: click.Context, paths: tuple[Path, ...], prune: bool, password: str | None, as_json: bool
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    prune: bool,
+    replace: bool,
+    password: str | None,
+    encoding: str | None,
+    as_json: bool,
 ) -> None:
     """Index report files (PDF, text, Markdown) or folders of them. Unchanged files are
     skipped; changed ones replace their old paragraphs."""
@@ -122,11 +143,22 @@ def ingest(
     settings = _settings(ctx)
     if password is not None:
         settings = settings.model_copy(update={"pdf_password": password})
+    if encoding is not None:
+        import codecs
+
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise click.BadParameter(
+                f"{encoding!r} is not an encoding Python knows (e.g. cp1252, latin-1)",
+                param_hint="--encoding",
+            ) from None
+        settings = settings.model_copy(update={"text_encoding": encoding})
     if not paths:
         paths = (Path("corpus"),)
     bar = _BarProgress() if sys.stderr.isatty() and not as_json else None
     try:
-        result = pipeline.ingest(paths, settings, prune=prune, progress=bar)
+        result = pipeline.ingest(paths, settings, prune=prune, replace=replace, progress=bar)
     except PccError as exc:
         _fail(str(exc))
         return
@@ -135,35 +167,48 @@ def ingest(
             bar.stop()
     if as_json:
         click.echo(
-            json.dumps(
+            json_text(
                 {
                     "added": result.added,
                     "updated": result.updated,
                     "unchanged": result.unchanged,
                     "removed": result.removed,
+                    "not_checked": result.unchecked,
                     "failed": [{"path": e.path, "error": e.cause} for e in result.failed],
                     "paragraphs": result.paragraphs,
                     "pages": result.pages,
                     "seconds": round(result.seconds, 3),
-                },
-                indent=2,
+                }
             )
         )
     else:
-        if result.repair and (result.repair.store_rebuilt or result.repair.leftovers_removed):
-            how = (
-                "vector store rebuilt from the record"
-                if result.repair.store_rebuilt
-                else "leftovers removed"
-            )
+        if result.repair and result.repair.store_rebuilt:
             click.echo(
-                f"note: an earlier ingest was interrupted; the index was repaired ({how})",
+                one_line(
+                    f"note: the vector store {result.repair.problem}; it was rebuilt from "
+                    "the record (no re-embedding)"
+                ),
+                err=True,
+            )
+        elif result.repair and result.repair.leftovers_removed:
+            click.echo(
+                "note: an earlier ingest was interrupted; the index was repaired "
+                "(leftovers removed)",
+                err=True,
+            )
+        if result.unchecked:
+            click.echo(
+                one_line(
+                    f"note: --prune kept {', '.join(result.unchecked)}: indexed by an older "
+                    "version with a path relative to where it ran, so whether the file is "
+                    "gone can't be told; ingest the file again to record its full path"
+                ),
                 err=True,
             )
         if result.onnx_prepared:
             click.echo("note: exported the embedding model for fast start-up (once)", err=True)
         for err in result.failed:
-            click.echo(f"error: {err}", err=True)
+            click.echo(error_line(str(err)), err=True)
         parts = [
             f"{len(result.added)} added",
             f"{len(result.updated)} updated",
@@ -197,7 +242,10 @@ def _read_record(ctx: click.Context) -> Any:
     path = settings.index_dir / "record.sqlite"
     if not path.is_file():
         _fail(f"no index in {settings.index_dir}: run `pcc ingest corpus/` first")
-    return Record(path)
+    try:
+        return Record(path)
+    except PccError as exc:  # not a database
+        _fail(str(exc))
 
 
 @cli.command(name="list")
@@ -209,7 +257,7 @@ def list_reports(ctx: click.Context, as_json: bool) -> None:
     items = record.reports()
     if as_json:
         click.echo(
-            json.dumps(
+            json_text(
                 [
                     {
                         "doc": i.report.doc,
@@ -223,8 +271,7 @@ def list_reports(ctx: click.Context, as_json: bool) -> None:
                         "indexed_at": i.indexed_at,
                     }
                     for i in items
-                ],
-                indent=2,
+                ]
             )
         )
         return
@@ -238,9 +285,9 @@ def list_reports(ctx: click.Context, as_json: bool) -> None:
     for i in items:
         table.add_row(
             i.report.date.isoformat() if i.report.date else "?",
-            i.report.doc,
-            i.report.title,
-            i.report.organisation,
+            one_line(i.report.doc),
+            one_line(i.report.title),
+            one_line(i.report.organisation),
             str(i.paragraphs),
             str(i.report.pages or "-"),
         )
@@ -260,7 +307,7 @@ def paragraphs(ctx: click.Context, doc: str, as_json: bool) -> None:
         _fail(f"no indexed document {doc!r} (indexed: {known})")
     if as_json:
         click.echo(
-            json.dumps(
+            json_text(
                 [
                     {
                         "doc": p.doc,
@@ -273,17 +320,15 @@ def paragraphs(ctx: click.Context, doc: str, as_json: bool) -> None:
                         "end": p.end,
                     }
                     for p in items
-                ],
-                indent=2,
-                ensure_ascii=False,
+                ]
             )
         )
         return
     for p in items:
         pages = ("p." + ",".join(map(str, p.pages))) if p.pages else ""
-        mark = f"¶{p.label}" if p.label[:1].isdigit() else p.label
-        click.echo(click.style(mark, bold=True) + f"  {pages}  {p.section}")
-        click.echo(p.text)
+        mark = one_line(f"¶{p.label}" if p.label[:1].isdigit() else p.label)
+        click.echo(click.style(mark, bold=True) + f"  {pages}  {one_line(p.section)}")
+        click.echo(clean(p.text))
         click.echo()
 
 
@@ -300,7 +345,7 @@ def remove(ctx: click.Context, docs: tuple[str, ...]) -> None:
         _fail(str(exc))
         return
     for doc in removed:
-        click.echo(f"removed {doc}")
+        click.echo(f"removed {one_line(doc)}")
     if unknown:
         _fail(f"not in the index: {', '.join(unknown)}")
 
@@ -351,6 +396,11 @@ def main() -> None:
         cli(standalone_mode=True)
     except PccError as exc:
         _fail(str(exc))
+    except sqlite3.DatabaseError as exc:  # a record damaged past its first page
+        _fail(
+            f"the index record (record.sqlite) can't be read: {exc}. Move the index folder "
+            "aside and run `pcc ingest` on the reports again, or restore it from a backup"
+        )
     except KeyboardInterrupt:
         click.echo("interrupted; what was committed is kept, run the command again", err=True)
         sys.exit(130)

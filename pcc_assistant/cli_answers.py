@@ -4,7 +4,6 @@ the work is in :mod:`pcc_assistant.ask`."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 from typing import Any
 
@@ -12,6 +11,7 @@ import click
 
 from pcc_assistant.config import Settings
 from pcc_assistant.errors import PccError
+from pcc_assistant.safe_text import error_line, json_text
 
 ANSWERER_CHOICE = click.Choice(["extractive", "openai", "ollama", "local"])
 
@@ -42,17 +42,25 @@ def parse_day(value: str | None, end: bool = False) -> dt.date | None:
     raise click.BadParameter(f"{value!r} is not a date: use 2020-03-12, 2020-03 or 2020")
 
 
+def date_range(since: str | None, until: str | None) -> tuple[dt.date | None, dt.date | None]:
+    """--since and --until as days; a range no date can fall in is a usage error (exit 2),
+    not a search that silently finds nothing."""
+    first, last = parse_day(since), parse_day(until, end=True)
+    if first is not None and last is not None and first > last:
+        raise click.UsageError(
+            f"--since {since} is after --until {until}: no report can be in both; "
+            "swap them or drop one"
+        )
+    return first, last
+
+
 def filters_from(
     reports: tuple[str, ...], organisations: tuple[str, ...], since: str | None, until: str | None
 ) -> Any:
     from pcc_assistant.retrieve import Filters
 
-    return Filters(
-        docs=tuple(reports),
-        organisations=tuple(organisations),
-        since=parse_day(since),
-        until=parse_day(until, end=True),
-    )
+    first, last = date_range(since, until)
+    return Filters(docs=tuple(reports), organisations=tuple(organisations), since=first, until=last)
 
 
 def filter_options(f: Any) -> Any:
@@ -125,7 +133,7 @@ def run_ask(
     finally:
         assistant.close()
     if as_json:
-        click.echo(json.dumps(answer_json(answer), indent=2, ensure_ascii=False))
+        click.echo(json_text(answer_json(answer)))
     elif as_markdown:
         from pcc_assistant.chat.session import Exchange, export_markdown
 
@@ -179,6 +187,6 @@ def ask(
     try:
         code = run_ask(settings, question, filters, answerer, as_json, as_markdown)
     except PccError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(error_line(str(exc)), err=True)
         sys.exit(1)
     sys.exit(code)

@@ -9,7 +9,7 @@ import threading
 
 import click
 
-from pcc_assistant.cli_answers import ANSWERER_CHOICE, filter_options, parse_day
+from pcc_assistant.cli_answers import ANSWERER_CHOICE, date_range, filter_options
 from pcc_assistant.config import Settings
 
 
@@ -36,7 +36,7 @@ def chat(
     from pcc_assistant.chat.scope import Scope
 
     settings: Settings = ctx.obj
-    scope = Scope(reports, organisations, parse_day(since), parse_day(until, end=True))
+    scope = Scope(reports, organisations, *date_range(since, until))
     app = ChatApp(settings, scope=scope, answerer=answerer)
     # Our own loop, because asyncio.run() would wait for the worker thread on the way out.
     loop = asyncio.new_event_loop()

@@ -6,7 +6,6 @@ Nothing heavy is imported at module level: ``pcc --help`` stays fast.
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 from typing import TYPE_CHECKING
@@ -16,6 +15,7 @@ import click
 from pcc_assistant.cli_answers import filter_options, filters_from
 from pcc_assistant.config import Settings
 from pcc_assistant.errors import PccError
+from pcc_assistant.safe_text import error_line, json_text
 
 if TYPE_CHECKING:
     from pcc_assistant.compare import Comparison
@@ -51,12 +51,12 @@ def compare(
     try:
         comparison = _run(settings, measure, filters)
     except PccError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(error_line(str(exc)), err=True)
         sys.exit(1)
     if as_json:
         from pcc_assistant.compare import comparison_json
 
-        click.echo(json.dumps(comparison_json(comparison), indent=2, ensure_ascii=False))
+        click.echo(json_text(comparison_json(comparison)))
         return
     from rich.console import Console
 

@@ -11,6 +11,7 @@ import click
 from pcc_assistant.cli_answers import ANSWERER_CHOICE
 from pcc_assistant.config import Settings
 from pcc_assistant.errors import PccError
+from pcc_assistant.safe_text import error_line, one_line
 
 
 def _summary_table(summary: dict[str, object]) -> None:
@@ -43,7 +44,7 @@ def _summary_table(summary: dict[str, object]) -> None:
     if isinstance(by_kind, dict):
         kinds = Table("kind", "questions", "right", "evidence in top 5")
         for k, v in by_kind.items():
-            kinds.add_row(k, str(v["questions"]), pct(v["correct"]), pct(v["hit@5"]))
+            kinds.add_row(one_line(k), str(v["questions"]), pct(v["correct"]), pct(v["hit@5"]))
         console.print(kinds)
 
 
@@ -83,7 +84,7 @@ def eval_command(
     try:
         code = _run(settings, questions, answerer, json_out, md_out, earlier)
     except PccError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(error_line(str(exc)), err=True)
         sys.exit(1)
     sys.exit(code)
 
@@ -102,15 +103,17 @@ def _run(
     from pcc_assistant.ask import Assistant
     from pcc_assistant.evaluate import load_questions
 
-    if not questions.is_file():
+    if not questions.exists():
         raise PccError(f"{questions}: no such question file")
+    if questions.is_dir():
+        raise PccError(f"{questions}: is a folder; give the question file (JSON Lines)")
     for out in (json_out, md_out):
         if out is not None:  # before the run, not after a minute of answering
             _check_writable(out)
     qset = load_questions(questions)
     earlier = eval_run.load_run(earlier_path) if earlier_path else None
     for problem in qset.problems:
-        click.echo(f"warning: {questions}: {problem}; skipped", err=True)
+        click.echo(one_line(f"warning: {questions}: {problem}; skipped"), err=True)
     if not qset.questions:
         raise PccError(f"{questions}: no questions to ask")
     assistant = Assistant(settings)
@@ -132,28 +135,30 @@ def _run(
                 lambda q: assistant.ask(q, answerer=answerer),
                 qset,
                 indexed,
-                lambda q: bar.update(task, advance=1, q=q.id),
+                lambda q: bar.update(task, advance=1, q=one_line(q.id)),
             )
     finally:
         assistant.close()
     for problem in result.problems[len(qset.problems) :]:
-        click.echo(f"warning: {problem}", err=True)
+        click.echo(one_line(f"warning: {problem}"), err=True)
     _summary_table(result.summary)
     comparison = eval_run.compare(result, earlier) if earlier else None
     if comparison:
         result.summary["compared_with"] = str(earlier_path)
         result.summary["comparison"] = comparison
-        click.echo(f"better since {earlier_path}: {', '.join(comparison['better']) or 'none'}")
-        click.echo(f"worse since {earlier_path}: {', '.join(comparison['worse']) or 'none'}")
+        better = ", ".join(comparison["better"]) or "none"
+        worse = ", ".join(comparison["worse"]) or "none"
+        click.echo(one_line(f"better since {earlier_path}: {better}"))
+        click.echo(one_line(f"worse since {earlier_path}: {worse}"))
     try:
         if json_out:
             json_out.write_text(json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
-            click.echo(f"wrote {json_out}")
+            click.echo(one_line(f"wrote {json_out}"))
         if md_out:
             from pcc_assistant.eval_report import markdown
 
             png = markdown(result, md_out, comparison)
-            click.echo(f"wrote {md_out} and {png}")
+            click.echo(one_line(f"wrote {md_out} and {png}"))
     except OSError as exc:
         raise PccError(
             f"{exc.filename or json_out or md_out}: can't write ({exc.strerror})"

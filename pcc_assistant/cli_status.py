@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
@@ -10,6 +9,7 @@ import click
 
 from pcc_assistant.config import Settings
 from pcc_assistant.errors import PccError
+from pcc_assistant.safe_text import error_line, json_text, one_line
 
 
 def gather(settings: Settings) -> dict[str, Any]:
@@ -26,6 +26,8 @@ def gather(settings: Settings) -> dict[str, Any]:
         "reports": None,
         "paragraphs": None,
         "vectors": None,
+        "collection": None,  # the vector collection in use, as the record names it
+        "vectors_expected": None,
         "newest": None,
         "problem": "",
     }
@@ -66,15 +68,45 @@ def _fill(status: dict[str, Any], settings: Settings) -> None:
     if reports:
         newest = max(reports, key=lambda r: r.indexed_at)
         status["newest"] = {"doc": newest.report.doc, "indexed_at": newest.indexed_at}
-    # Vectors: every collection but the record's (one per embedding model in use).
-    client = record.client() if where.is_server else where.client()
-    with where.guard("counting vectors"):
-        status["vectors"] = {
-            c.name: int(c.count())
-            for c in client.list_collections()
-            if c.name.startswith("pcc-") and not c.name.startswith("pcc-record-")
-        }
-    record.close()
+    try:
+        # Vectors: every collection but the record's (one per embedding model in use).
+        try:
+            client = record.client() if where.is_server else where.client()
+            with where.guard("counting vectors"):
+                status["vectors"] = {
+                    c.name: int(c.count())
+                    for c in client.list_collections()
+                    if c.name.startswith("pcc-") and not c.name.startswith("pcc-record-")
+                }
+        except PccError:
+            raise
+        except Exception as exc:  # a damaged Chroma folder
+            status["vectors"] = {}
+            problem = f"can't be read ({type(exc).__name__}: {' '.join(str(exc).split())})"
+        else:
+            problem = _check(status, record, where)
+        if problem:
+            from pcc_assistant.index.health import fix
+
+            name = where.describe() if where.is_server else f"embedded index {settings.index_dir}"
+            status["problem"] = fix(name, problem, where.is_server)
+    finally:
+        record.close()
+
+
+def _check(status: dict[str, Any], record: Any, where: Any) -> str:
+    """Whether the collection in use holds the record's current vectors (:mod:`health`)."""
+    from pcc_assistant.index.health import store_problem
+    from pcc_assistant.index.store import ChromaStore
+
+    name = record.get_meta("collection")
+    if name is None:  # nothing was ever ingested here
+        return ""
+    status["collection"] = name
+    status["vectors_expected"] = record.vector_count()
+    if name not in status["vectors"]:
+        status["vectors"][name] = 0
+    return store_problem(record, ChromaStore(where, name))
 
 
 @click.command()
@@ -83,33 +115,39 @@ def _fill(status: dict[str, Any], settings: Settings) -> None:
 def status(ctx: click.Context, as_json: bool) -> None:
     """Say which index is in use, what it holds and whether its server answers.
 
-    Exit status 1 when the index can't be read (no index, a server down or refusing).
+    Exit status 1 when the index can't be read (no index, a server down or refusing, a
+    record that is not a database) or Chroma doesn't hold the record's vectors (the
+    line names the command that mends it).
     """
     settings: Settings = ctx.obj
     info = gather(settings)
     if as_json:
-        click.echo(json.dumps(info, indent=2))
+        click.echo(json_text(info))
     else:
         _print(info)
-    if not info["answers"]:
+    if info["problem"]:
         sys.exit(1)
 
 
 def _print(info: dict[str, Any]) -> None:
+    """The status as lines; everything from the index (paths, ids, messages) cleaned."""
     if info["index"] == "server":
         token = "with a bearer token" if info["token"] else "no token"
-        click.echo(f"index:      Chroma server {info['location']} ({token})")
-        click.echo(
-            f"server:     {'answers, ' + info['detail'] if info['answers'] else info['detail']}"
-        )
+        click.echo(f"index:      Chroma server {one_line(info['location'])} ({token})")
+        detail = one_line(info["detail"])
+        click.echo(f"server:     {'answers, ' + detail if info['answers'] else detail}")
     else:
-        click.echo(f"index:      embedded, folder {info['location']}")
-    if info["problem"]:
-        click.echo(f"error: {info['problem']}", err=True)
-        return
-    click.echo(f"reports:    {info['reports']}")
-    click.echo(f"paragraphs: {info['paragraphs']}")
+        click.echo(f"index:      embedded, folder {one_line(info['location'])}")
+    if info["reports"] is not None:
+        click.echo(f"reports:    {info['reports']}")
+        click.echo(f"paragraphs: {info['paragraphs']}")
+    expected = info["vectors_expected"]
     for name, n in (info["vectors"] or {}).items():
-        click.echo(f"vectors:    {n} in {name}")
+        short = expected is not None and name == info["collection"] and n < expected
+        of = f" (the record has {expected})" if short else ""
+        click.echo(f"vectors:    {n} in {one_line(name)}{of}")
     if info["newest"]:
-        click.echo(f"newest:     {info['newest']['doc']} (indexed {info['newest']['indexed_at']})")
+        doc, at = one_line(info["newest"]["doc"]), one_line(info["newest"]["indexed_at"])
+        click.echo(f"newest:     {doc} (indexed {at})")
+    if info["problem"]:
+        click.echo(error_line(info["problem"]), err=True)

@@ -7,7 +7,6 @@ Exit status: 0 when every citation holds, 1 when any changed or is gone, 2 when 
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,12 +15,13 @@ import click
 
 from pcc_assistant.config import Settings
 from pcc_assistant.errors import PccError
+from pcc_assistant.safe_text import error_line, json_text
 
 _STYLE = {"holds": "green", "changed": "yellow", "gone": "red"}
 
 
 def _fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
+    click.echo(error_line(message), err=True)
     sys.exit(2)
 
 
@@ -152,7 +152,7 @@ def verify(ctx: click.Context, notes: Path, as_json: bool) -> None:
             "summary": {"citations": len(checks), **counts},
             "citations": [check_json(c) for c in checks],
         }
-        click.echo(json.dumps(out, indent=2, ensure_ascii=False))
+        click.echo(json_text(out))
     else:
         _table(checks)
         click.echo(_summary(counts))

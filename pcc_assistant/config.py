@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     pdf_password: str = Field(
         default="", description="Password tried on encrypted PDFs (empty: the empty password)."
     )
+    text_encoding: str = Field(
+        default="",
+        description="Encoding of .txt/.md reports that are not UTF-8, e.g. cp1252 (empty: "
+        "such files are reported, not guessed at).",
+    )
     answerer: str = Field(
         default="extractive",
         description="Who writes answers: extractive (no LLM), openai, ollama or local.",

@@ -190,10 +190,11 @@ def compare(now: Run, earlier: dict[str, Any]) -> dict[str, Any]:
 
 def load_run(path: Path) -> dict[str, Any]:
     from pcc_assistant.errors import PccError
+    from pcc_assistant.limits import read_bytes
 
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        data = json.loads(read_bytes(path, "`pcc eval --json` run").decode("utf-8"))
+    except ValueError as exc:
         raise PccError(f"{path}: can't read an earlier run ({exc})") from exc
     if not isinstance(data, dict) or "questions" not in data:
         raise PccError(f"{path}: not a `pcc eval --json` file (no 'questions')")

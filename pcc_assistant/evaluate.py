@@ -35,12 +35,13 @@ class QuestionSet:
 
 
 def load_questions(path: Path) -> QuestionSet:
+    from pcc_assistant.errors import PccError
+    from pcc_assistant.limits import read_bytes
+
     out = QuestionSet()
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        from pcc_assistant.errors import PccError
-
+        lines = read_bytes(path, "question set").decode("utf-8").splitlines()
+    except UnicodeDecodeError as exc:
         raise PccError(f"{path}: can't read the question set ({exc})") from exc
     seen: set[str] = set()
     for n, line in enumerate(lines, 1):

@@ -179,10 +179,12 @@ def read_citations(path: Path) -> tuple[str, list[Cited]]:
         raise NotesError(f"{name}: no such file")
     if path.is_dir():
         raise NotesError(f"{name}: is a folder; give the exported notes file")
+    from pcc_assistant.limits import read_bytes
+
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise NotesError(f"{name}: can't read ({exc.strerror})") from None
+        raw = read_bytes(path, "file of notes")
+    except PccError as exc:
+        raise NotesError(str(exc)) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:

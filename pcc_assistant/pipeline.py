@@ -48,6 +48,7 @@ class IngestResult:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     failed: list[DocumentError] = field(default_factory=list)
+    unchecked: list[str] = field(default_factory=list)  # --prune can't tell: a relative path
     paragraphs: int = 0  # paragraphs parsed and stored in this run
     pages: int = 0
     seconds: float = 0.0
@@ -165,10 +166,17 @@ def ingest(
     settings: Settings,
     *,
     prune: bool = False,
+    replace: bool = False,
     progress: IngestProgress | None = None,
     embedder: Embedder | None = None,
 ) -> IngestResult:
-    """Bring the index up to date with the files under ``paths``."""
+    """Bring the index up to date with the files under ``paths``.
+
+    A report is known by its id (the file name without extension) and the absolute path
+    of its file. A file whose id is taken by another file that is still there is refused
+    (``replace``: it takes that report's place); ``prune`` removes reports whose file is
+    gone, wherever the command runs from.
+    """
     started = time.perf_counter()
     progress = progress or _Silent()
     result = IngestResult()
@@ -178,7 +186,7 @@ def ingest(
         index.check_model()
         result.repair = index.repair()
         progress.begin(len(files))
-        todo = [job for path in files if (job := _changed(path, index, progress, result))]
+        todo = [job for path in files if (job := _changed(path, index, progress, result, replace))]
         worker = ParserWorker(settings.parse_timeout_s, settings.parse_memory_mb)
         # Parse the next file (in the worker process) while this one is embedded.
         with ThreadPoolExecutor(max_workers=1) as pool:
@@ -192,10 +200,7 @@ def ingest(
             finally:
                 worker.close()
         if prune:
-            for item in index.record.reports():
-                if not Path(item.report.path).exists():
-                    index.remove(item.report.doc)
-                    result.removed.append(item.report.doc)
+            _prune(index, result)
         index.refresh_keywords()
     if result.paragraphs:
         result.onnx_prepared = prepare_onnx(settings)
@@ -210,35 +215,90 @@ class _Job:
     known: bool  # an earlier version is indexed
 
 
+def _stored(path: str) -> Path:
+    """A stored path as a file here. Records before paths were stored absolute hold them
+    as typed: relative to wherever that command ran, taken here as the current folder."""
+    return Path(path).resolve()
+
+
 def _changed(
-    path: Path, index: Index, progress: IngestProgress, result: IngestResult
+    path: Path, index: Index, progress: IngestProgress, result: IngestResult, replace: bool
 ) -> _Job | None:
-    """A job when ``path`` is new or changed; None when unchanged or unreadable."""
+    """A job when ``path`` is new or changed; None when unchanged, unreadable, or its id
+    is taken by another file."""
     try:
         sha = content_hash(path)
+        here = path.resolve()
     except OSError as exc:
         result.failed.append(DocumentError(str(path), f"can't read: {exc.strerror}"))
         progress.file_done(path, "failed", 0)
         return None
     known = index.record.report(path.stem)
-    if known is not None and known.report.sha256 == sha:
-        if known.report.path != str(path):
-            index.record.update_path(path.stem, str(path))
+    if known is None:
+        return _Job(path, sha, False)
+    stored = _stored(known.report.path)
+    # Another file that is still there holds this id: taking it would silently lose
+    # that report. A file moved (the stored one is gone) keeps its report.
+    elsewhere = stored != here and stored.exists()
+    if elsewhere and not replace and known.report.sha256 != sha:
+        result.failed.append(
+            DocumentError(
+                str(path),
+                f"the id {path.stem!r} is already taken by {stored}, a different file that "
+                "is still there: rename this file to ingest it as another report (the id is "
+                "the file name), or give --replace to put it in that report's place",
+            )
+        )
+        progress.file_done(path, "failed", 0)
+        return None
+    if known.report.sha256 == sha:
+        if known.report.path != str(here) and (replace or not elsewhere):
+            index.record.update_path(path.stem, str(here))
         result.unchanged.append(path.stem)
         progress.file_done(path, "unchanged", 0)
         return None
-    return _Job(path, sha, known is not None)
+    return _Job(path, sha, True)
+
+
+def _prune(index: Index, result: IngestResult) -> None:
+    """Remove the reports whose stored file is gone. A path stored relative (by an
+    older version) can't be checked from just anywhere: such reports are kept and named."""
+    for item in index.record.reports():
+        stored = Path(item.report.path)
+        if not stored.is_absolute():
+            result.unchecked.append(item.report.doc)
+        elif not stored.exists():
+            index.remove(item.report.doc)
+            result.removed.append(item.report.doc)
+
+
+_READS = 3  # a file still changing after this many reads is reported, not guessed at
 
 
 def _parse(job: _Job, settings: Settings, worker: ParserWorker) -> ParsedDocument:
-    parsed = parse_document(
-        job.path,
-        sha256=job.sha256,
-        password=settings.pdf_password,
-        timeout_s=settings.parse_timeout_s,
-        memory_mb=settings.parse_memory_mb,
-        worker=worker,
-    )
+    """Parse ``job.path``, stored with the hash of the very bytes parsed: a file changed
+    between its hash and its parse (a copy still being written) is read again."""
+    sha = job.sha256
+    for _ in range(_READS):
+        parsed = parse_document(
+            job.path,
+            sha256=sha,
+            password=settings.pdf_password,
+            timeout_s=settings.parse_timeout_s,
+            memory_mb=settings.parse_memory_mb,
+            worker=worker,
+            encoding=settings.text_encoding,
+        )
+        now = content_hash(job.path)
+        if now == sha:
+            break
+        sha = now
+    else:
+        raise DocumentError(
+            str(job.path),
+            f"the file changed while it was read, {_READS} times: ingest it again once it "
+            "is completely written",
+        )
     if not parsed.paragraphs:
         raise DocumentError(str(job.path), "no paragraphs found: nothing to index")
     return parsed
@@ -277,12 +337,15 @@ def _store(
     progress.file_done(job.path, "updated" if job.known else "added", len(parsed.paragraphs))
 
 
-def remove(docs: Iterable[str], settings: Settings) -> tuple[list[str], list[str]]:
+def remove(
+    docs: Iterable[str], settings: Settings, embedder: Embedder | None = None
+) -> tuple[list[str], list[str]]:
     """Remove documents; returns (removed, unknown)."""
     removed: list[str] = []
     unknown: list[str] = []
-    with open_index(settings) as index:
+    with open_index(settings, embedder) as index:
         index.lock()
+        index.check_model()  # the vectors in use are this model's: repair rebuilds them
         index.repair()
         for doc in docs:
             (removed if index.remove(doc) else unknown).append(doc)
@@ -290,10 +353,12 @@ def remove(docs: Iterable[str], settings: Settings) -> tuple[list[str], list[str
     return removed, unknown
 
 
-def rebuild(settings: Settings, *, reembed: bool = False) -> int:
+def rebuild(settings: Settings, *, reembed: bool = False, embedder: Embedder | None = None) -> int:
     """Recreate the vector store (and keyword index) from the record; vectors counted."""
-    with open_index(settings) as index:
+    with open_index(settings, embedder) as index:
         index.lock()
+        if not reembed:
+            index.check_model()  # the record's vectors go into this model's collection
         if reembed:
             count = 0
             index.store.reset()

@@ -6,11 +6,13 @@ from __future__ import annotations
 import textwrap
 
 from pcc_assistant.answer.model import REFUSAL, Answer, Evidence, citation_text
+from pcc_assistant.limits import MAX_PRINTED_ANSWER, MAX_PRINTED_QUOTE, cut
 from pcc_assistant.safe_text import clean
 
 
 def _quote(e: Evidence, width: int) -> list[str]:
     body = " ".join(e.paragraph.text.split())
+    body = cut(body, MAX_PRINTED_QUOTE, f"`pcc paragraphs {e.paragraph.doc}` shows it all")
     return textwrap.wrap(clean(body), width - 4, initial_indent="    ", subsequent_indent="    ")
 
 
@@ -32,7 +34,8 @@ def answer_text(a: Answer, width: int = 88, closest: int = 3) -> str:
         marks = "".join(f"[{m}]" for m in c.markers if m in by_marker)
         if c.verified:
             sentences.append(f"{clean(c.text)} {marks}")
-    lines += textwrap.wrap(" ".join(sentences), width)
+    text = cut(" ".join(sentences), MAX_PRINTED_ANSWER, "`--json` gives it all")
+    lines += textwrap.wrap(text, width)
     if a.note:
         lines += ["", f"note: {clean(a.note)}"]
     lines.append("")

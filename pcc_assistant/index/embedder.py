@@ -94,6 +94,9 @@ def windows(embedder: Embedder, text: str) -> list[str]:
         return [text]
     pieces = [p for p in _SENTENCE_END.split(text) if p.strip()]
     sizes = embedder.count_tokens(pieces)
+    if max(sizes, default=0) > _WINDOW_TOKENS:  # a "sentence" past a window: cut at words
+        pieces = [c for p, n in zip(pieces, sizes, strict=True) for c in _cut(embedder, p, n)]
+        sizes = embedder.count_tokens(pieces)
     out: list[str] = []
     current: list[str] = []
     used_sizes: list[int] = []
@@ -112,3 +115,19 @@ def windows(embedder: Embedder, text: str) -> list[str]:
     if current:
         out.append(" ".join(current))
     return out
+
+
+def _cut(embedder: Embedder, piece: str, size: int) -> list[str]:
+    """``piece`` (``size`` tokens) in pieces of at most a window: at words, or at
+    characters where a "word" alone is longer (hostile input, not prose)."""
+    if size <= _WINDOW_TOKENS:
+        return [piece]
+    words = piece.split()
+    if len(words) > 1:
+        per = max(1, len(words) * _WINDOW_TOKENS // (size + 1))
+        chunks = [" ".join(words[i : i + per]) for i in range(0, len(words), per)]
+    else:
+        per = max(1, len(piece) * _WINDOW_TOKENS // (size + 1))
+        chunks = [piece[i : i + per] for i in range(0, len(piece), per)]
+    sizes = embedder.count_tokens(chunks)
+    return [c for chunk, n in zip(chunks, sizes, strict=True) for c in _cut(embedder, chunk, n)]

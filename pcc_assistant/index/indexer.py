@@ -11,6 +11,7 @@ import numpy as np
 
 from pcc_assistant.errors import DocumentError, IndexBusyError, PccError
 from pcc_assistant.index.embedder import Embedder, windows
+from pcc_assistant.index.health import fix, store_problem
 from pcc_assistant.index.keyword import KeywordIndex, keyword_tokens
 from pcc_assistant.index.record import Record
 from pcc_assistant.index.server import Location
@@ -36,6 +37,7 @@ class Repair:
 
     leftovers_removed: int
     store_rebuilt: bool
+    problem: str = ""  # why the store was rebuilt: what the check found
 
 
 class Index:
@@ -115,25 +117,45 @@ class Index:
         self.record.close()
 
     def exists(self) -> bool:
-        """Whether there is an index here to read (a server: whether it answers)."""
+        """Whether there is an index here to read (a server: whether it answers); a
+        reader's opening. The first use of Chroma then checks that it holds the record's
+        vectors (:mod:`health`) and raises one line naming the fix when it doesn't: a
+        reader that never searches Chroma (questions scoped to a few reports are scored
+        on the record's vectors) doesn't pay for loading it."""
         if self.shared:
             self.store.client()  # raises one line naming the URL when it doesn't answer
-            return True
-        return (self.folder / "record.sqlite").is_file()
+        elif not (self.folder / "record.sqlite").is_file():
+            return False
+        self.store.on_first_use = self._reader_check
+        return True
+
+    def _reader_check(self) -> None:
+        problem = self.check_store()
+        if problem:
+            self.store.on_first_use = self._reader_check  # and at every later use
+            self.store._collection = None
+            raise PccError(fix(self.describe(), problem, self.shared))
+
+    def check_store(self) -> str:
+        """'' when Chroma holds the record's current vectors, else what is wrong."""
+        return store_problem(self.record, self.store)
 
     def repair(self) -> Repair:
-        """Finish what a killed writer left: drop vectors the record does not name."""
+        """A writer's opening: rebuild a folder's Chroma that doesn't hold the record's
+        vectors (gone, damaged), and finish what a killed writer left: drop vectors the
+        record does not name."""
+        problem = self.check_store()
         if self.shared:
+            if problem:  # the server's vectors are the only copy: re-embedding is the fix
+                raise PccError(fix(self.describe(), problem, True))
             return self._repair_shared()
-        rebuilt = False
-        if not self.store.healthy():
+        if problem:
             self.rebuild_store()
-            rebuilt = True
         journal = self.record.journal()
         for doc, keep in journal.items():
             self.store.delete_other_generations(doc, keep)
             self.record.settled(doc)
-        return Repair(len(journal), rebuilt)
+        return Repair(len(journal), bool(problem), problem)
 
     def _repair_shared(self) -> Repair:
         """Delete generations older than each report's committed one, and uncommitted

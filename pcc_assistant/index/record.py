@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pcc_assistant.errors import PccError
 from pcc_assistant.types import Paragraph, Report
 
 _SCHEMA = """
@@ -49,6 +50,7 @@ class IndexedReport:
     generation: int
     paragraphs: int
     indexed_at: str
+    vectors: int | None = None  # vectors (windows) of this generation, where the record says
 
 
 @dataclass(frozen=True)
@@ -93,9 +95,13 @@ class Record:
         self.path = path
         self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
         self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise PccError(damaged_record(path, exc)) from None
 
     def close(self) -> None:
         self._db.close()
@@ -122,6 +128,26 @@ class Record:
     def version(self) -> int:
         """Goes up by one at every committed change; caches compare against it."""
         return int(self.get_meta("version") or 0)
+
+    def reread(self) -> None:
+        """Nothing is remembered between reads here (a server's record remembers a moment)."""
+
+    def vector_count(self, doc: str | None = None) -> int:
+        """Vectors the record holds (of one report): what Chroma must hold at least."""
+        if doc is None:
+            row = self._db.execute("SELECT COUNT(*) AS n FROM vectors").fetchone()
+        else:
+            row = self._db.execute(
+                "SELECT COUNT(*) AS n FROM vectors WHERE doc = ?", (doc,)
+            ).fetchone()
+        return int(row["n"])
+
+    def vector_of(self, doc: str, ordinal: int, window: int) -> np.ndarray | None:
+        row = self._db.execute(
+            "SELECT vector FROM vectors WHERE doc = ? AND ordinal = ? AND window = ?",
+            (doc, ordinal, window),
+        ).fetchone()
+        return None if row is None else np.frombuffer(row["vector"], dtype=np.float32)
 
     # -- reading ----------------------------------------------------------------------
     def reports(self) -> list[IndexedReport]:
@@ -292,3 +318,12 @@ class Record:
                 db.execute(f"DELETE FROM {table} WHERE doc = ?", (doc,))
             db.execute("INSERT OR REPLACE INTO journal VALUES (?, NULL)", (doc,))
             self._bump(db)
+
+
+def damaged_record(path: Path, exc: BaseException) -> str:
+    """What to say when the record can't be read as a database."""
+    return (
+        f"{path} is not a readable index record (SQLite: {exc}). If it is damaged, move it "
+        f"and the chroma/ folder beside it aside and run `pcc ingest` on the reports again; "
+        "if it is another file, point --index (or PCC_INDEX_DIR) at the index folder"
+    )

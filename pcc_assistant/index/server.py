@@ -7,6 +7,7 @@ what happened, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -46,7 +47,10 @@ class Location:
         return f"Chroma server {self.url}" if self.is_server else f"embedded index {self.folder}"
 
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        if not self.token:
+            return {}
+        _check_token(self.token)
+        return {"Authorization": f"Bearer {self.token}"}
 
     def _parts(self) -> tuple[str, int, bool]:
         parts = urlsplit(self.url if "://" in self.url else f"http://{self.url}")
@@ -103,10 +107,14 @@ class Location:
 
         if not self.is_server:
             self.folder.mkdir(parents=True, exist_ok=True)
-            return chromadb.PersistentClient(
-                path=str(self.folder),
-                settings=Settings(anonymized_telemetry=False, allow_reset=True),
-            )
+            try:
+                return chromadb.PersistentClient(
+                    path=str(self.folder),
+                    settings=Settings(anonymized_telemetry=False, allow_reset=True),
+                )
+            except Exception:
+                self.forget()
+                raise
         info = self.check()
         if not info.answers:
             raise PccError(f"the Chroma server at {info.url} {info.detail}")
@@ -122,6 +130,12 @@ class Location:
         _limit_waits(client)
         return client
 
+    def forget(self) -> None:
+        """Drop the Chroma system this process keeps for the folder (see _forget_system):
+        after the folder is deleted, or when it failed to open."""
+        if not self.is_server:
+            _forget_system(str(self.folder))
+
     @contextmanager
     def guard(self, doing: str) -> Iterator[None]:
         """Turn a server's failure during ``doing`` into one line naming the URL."""
@@ -136,6 +150,44 @@ class Location:
             raise PccError(
                 f"the Chroma server at {self.base_url()} failed while {doing}: {_reason(exc)}"
             ) from exc
+
+
+def _check_token(token: str) -> None:
+    """Refuse a token an HTTP header can't carry, saying why but never showing it (it is
+    a secret, and a line break in it would split the error line)."""
+    for n, ch in enumerate(token, 1):
+        if "!" <= ch <= "~":
+            continue
+        what = (
+            "a line break"
+            if ch in "\r\n"
+            else "a space"
+            if ch == " "
+            else "a control character"
+            if ord(ch) < 0x20 or ord(ch) == 0x7F
+            else "a non-ASCII character"
+        )
+        raise PccError(
+            f"chroma_token (PCC_CHROMA_TOKEN) can't be sent in an HTTP header: it holds "
+            f"{what} (character {n} of {len(token)}); set it to the token alone, which is "
+            "visible ASCII (the token is not shown here)"
+        )
+
+
+def _forget_system(path: str) -> None:
+    """Chroma keeps one system per folder for the process, and keeps it even when it
+    failed to start (a damaged chroma.sqlite3) or its folder was deleted: every later
+    client of the folder would get the broken one ('RustBindingsAPI' object has no
+    attribute 'bindings', 'attempt to write a readonly database'). Drop it, so the next
+    client starts afresh."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    system = SharedSystemClient._identifier_to_system.pop(path, None)
+    SharedSystemClient._identifier_to_refcount.pop(path, None)
+    if system is not None:
+        # a system that never started can't stop; it is dropped anyway
+        with contextlib.suppress(Exception):
+            system.stop()
 
 
 def _limit_waits(client: Any) -> None:

@@ -144,6 +144,18 @@ class ChromaRecord:
     def _changed(self) -> None:
         self._memo = None
 
+    def reread(self) -> None:
+        """Forget the reports remembered for FRESH_S: the next read asks the server."""
+        self._changed()
+
+    def vector_count(self, doc: str | None = None) -> int | None:
+        """Vectors of the committed generations (of one report), as their entries say;
+        None where an entry written before this was recorded doesn't say."""
+        items = [i for i in self.reports() if doc is None or i.report.doc == doc]
+        if any(i.vectors is None for i in items):
+            return None
+        return sum(i.vectors or 0 for i in items)
+
     def report(self, doc: str) -> IndexedReport | None:
         with self.location.guard("reading the record"):
             res = self._rep.get(ids=[f"report:{doc}"], include=["metadatas"])
@@ -295,7 +307,7 @@ class ChromaRecord:
             self._rep.upsert(
                 ids=[f"report:{report.doc}"],
                 embeddings=[_DUMMY],
-                metadatas=[_report_meta(report, generation, len(paragraphs), now)],
+                metadatas=[_report_meta(report, generation, len(paragraphs), now, len(vectors))],
             )
         return now
 
@@ -311,7 +323,13 @@ class ChromaRecord:
                 ids=[f"report:{doc}"],
                 embeddings=[_DUMMY],
                 metadatas=[
-                    _report_meta(moved, current.generation, current.paragraphs, current.indexed_at)
+                    _report_meta(
+                        moved,
+                        current.generation,
+                        current.paragraphs,
+                        current.indexed_at,
+                        current.vectors,
+                    )
                 ],
             )
 
@@ -337,8 +355,10 @@ class ChromaRecord:
         return held
 
 
-def _report_meta(r: Report, gen: int, paragraphs: int, indexed_at: str) -> dict[str, Any]:
-    return {
+def _report_meta(
+    r: Report, gen: int, paragraphs: int, indexed_at: str, vectors: int | None
+) -> dict[str, Any]:
+    meta: dict[str, Any] = {
         "kind": "report",
         "doc": r.doc,
         "title": r.title,
@@ -351,6 +371,9 @@ def _report_meta(r: Report, gen: int, paragraphs: int, indexed_at: str) -> dict[
         "paragraphs": paragraphs,
         "indexed_at": indexed_at,
     }
+    if vectors is not None:
+        meta["vectors"] = vectors
+    return meta
 
 
 def _indexed(m: dict[str, Any]) -> IndexedReport:
@@ -363,7 +386,10 @@ def _indexed(m: dict[str, Any]) -> IndexedReport:
         sha256=str(m["sha256"]),
         pages=int(m["pages"]),
     )
-    return IndexedReport(report, int(m["generation"]), int(m["paragraphs"]), str(m["indexed_at"]))
+    vectors = int(m["vectors"]) if m.get("vectors") is not None else None
+    return IndexedReport(
+        report, int(m["generation"]), int(m["paragraphs"]), str(m["indexed_at"]), vectors
+    )
 
 
 def _paragraph_meta(p: Paragraph, gen: int) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,10 @@ class ChromaStore:
         self.name = name
         self._client: Any = None
         self._collection: Any = None
+        # Run once, just after the collection is first opened (a reader's health check:
+        # the first touch of a collection loads it, 0.5 s at 100,000 vectors, which the
+        # check would otherwise add to a question that never searches Chroma).
+        self.on_first_use: Callable[[], None] | None = None
 
     @property
     def folder(self) -> Path:
@@ -54,18 +58,41 @@ class ChromaStore:
                 self._collection = self.client().get_or_create_collection(
                     self.name, embedding_function=None, metadata={"hnsw:space": "cosine"}
                 )
+            hook, self.on_first_use = self.on_first_use, None
+            if hook is not None:
+                hook()
         return self._collection
 
-    def healthy(self) -> bool:
-        """False when the collection can't be read (a writer was killed mid-write)."""
-        try:
-            col = self._open()
-            col.count()
-            col.get(limit=1, include=["metadatas"])
-            col.peek(limit=1)
-        except Exception:
-            return False
-        return True
+    def reopen(self) -> None:
+        """Open the folder afresh at next use: another process may have rebuilt it since
+        this one opened it (its files deleted under the system Chroma keeps)."""
+        self._client = None
+        self._collection = None
+        self.location.forget()
+
+    def sample(self, doc: str, gen: int) -> tuple[int, str, np.ndarray | None]:
+        """How many vectors one report generation has here, and the first one's id and
+        vector (read back, so a damaged segment shows); raises what Chroma raises."""
+        col = self._open()
+        with self.location.guard("reading vectors"):
+            res = col.get(where={"$and": [{"doc": doc}, {"gen": gen}]}, include=[])
+        ids = sorted(res["ids"])
+        if not ids:
+            return 0, "", None
+        with self.location.guard("reading vectors"):
+            one = col.get(ids=[ids[0]], include=["embeddings"])
+        embeddings = one["embeddings"] if one["embeddings"] is not None else []
+        vector = np.asarray(embeddings[0], dtype=np.float32) if len(embeddings) else None
+        return len(ids), ids[0], vector
+
+    def probe(self, vector: np.ndarray) -> int:
+        """Hits of a one-result search (the search index read); raises what Chroma raises."""
+        col = self._open()
+        with self.location.guard("searching"):
+            res = col.query(
+                query_embeddings=[vector.astype(np.float32)], n_results=1, include=["distances"]
+            )
+        return len(res["ids"][0]) if res["ids"] else 0
 
     def reset(self) -> None:
         """Drop every vector Chroma holds here; the record is untouched."""
@@ -82,6 +109,7 @@ class ChromaStore:
         except Exception:
             pass
         self._client = None
+        self.location.forget()
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def add(

@@ -350,14 +350,57 @@ def _label_of(number: tuple[int, ...]) -> str:
 
 
 def _join(lines: Sequence[Line]) -> str:
+    return joined(lines)[0]
+
+
+def joined(lines: Sequence[Line]) -> tuple[str, list[int]]:
+    """A unit's text (lines joined by newlines, a hyphen at a line end joining the word),
+    and where each line starts in it."""
     parts: list[str] = []
+    starts: list[int] = []
+    at = 0
     for n, line in enumerate(lines):
         if n and not (
             parts[-1].endswith("-") and not parts[-1].endswith(" -") and line.text[:1].islower()
         ):
             parts.append("\n")
+            at += 1
+        starts.append(at)
         parts.append(line.text)
-    return "".join(parts)
+        at += len(line.text)
+    return "".join(parts), starts
+
+
+# After a sentence's end: its closing quotes or brackets, then the space before the next.
+_SENTENCE_GAP = re.compile(r"(?<=[.!?…])[\"'’”)\]]*\s+")
+
+
+def long_parts(text: str, cap: int) -> list[tuple[int, int]]:
+    """(start, end) of the parts of ``text`` no longer than ``cap`` characters: the whole
+    text when it fits, else cut at the last sentence end in each stretch of ``cap`` (at a
+    space when a stretch holds none in its second half, at ``cap`` when it holds no space:
+    hostile input, not prose). Parts are never shorter than half the cap, but the last."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    while len(text) - start > cap:
+        limit = start + cap
+        cut = 0
+        for m in _SENTENCE_GAP.finditer(text, start + cap // 2, limit):
+            cut = m.end()
+        if not cut:
+            half = start + cap // 2
+            space = max(text.rfind(" ", half, limit), text.rfind("\n", half, limit))
+            cut = space + 1 if space > start else limit
+        end = cut
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        spans.append((start, end))
+        start = cut
+        while start < len(text) and text[start].isspace():
+            start += 1
+    if start < len(text):
+        spans.append((start, len(text)))
+    return spans
 
 
 def split_paragraphs(lines: Sequence[Line]) -> list[tuple[str, str, str, list[Line]]]:

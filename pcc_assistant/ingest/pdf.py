@@ -24,7 +24,7 @@ class PdfLoader:
     suffixes: tuple[str, ...] = (".pdf",)
     isolate = True
 
-    def load(self, path: Path, password: str) -> SourceText:
+    def load(self, path: Path, password: str, encoding: str = "") -> SourceText:
         import pypdf
         from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
 

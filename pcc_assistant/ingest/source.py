@@ -24,9 +24,10 @@ class SourceText:
 
 
 class Loader(Protocol):
-    """One file format. ``isolate`` asks for parsing in a worker process with limits."""
+    """One file format. ``isolate`` asks for parsing in a worker process with limits;
+    ``encoding`` is for text formats that are not UTF-8 (others ignore it)."""
 
     suffixes: tuple[str, ...]
     isolate: bool
 
-    def load(self, path: Path, password: str) -> SourceText: ...
+    def load(self, path: Path, password: str, encoding: str = "") -> SourceText: ...
