@@ -262,3 +262,17 @@ def test_a_figure_of_another_measure_is_not_the_answer() -> None:
     assert not extract(
         "What percentage of burglaries led to a charge?", [right], lambda t: 1.0
     ).figure_missing
+
+
+def test_each_of_a_pair_asked_about_together_is_answered() -> None:
+    """'Fatal and serious casualties': the answer about serious ones alone is half of it; the
+    report's sentence about fatal ones joins, though it is in another paragraph."""
+    serious = _ev(1, "Since the new recording system, serious casualties have increased.")
+    fatal = _ev(2, "The downward trend in fatal casualties accelerated after the new system.")
+    unrelated = _ev(3, "Casualties on rural roads are reported to the road safety partnership.")
+    q = "What has happened to fatal and serious casualties since the new recording system?"
+    answer = _answer(q, serious, unrelated, fatal)
+    assert "serious casualties have increased" in answer and "fatal casualties" in answer
+    assert "rural" not in answer
+    one = _answer("What has happened to serious casualties since the new system?", serious, fatal)
+    assert "fatal" not in one

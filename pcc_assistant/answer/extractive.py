@@ -358,6 +358,26 @@ def extract(
             )
             if pick is not None and _share(pq, pick.words) >= _PART_MIN:
                 add(pick)
+    # Each word of a pair asked about together ("fatal and serious") that the answer doesn't
+    # name yet: the best unit of the same report that names it and answers the question.
+    for words in asked.pairs:
+        covered = frozenset().union(*(c.words for c in chosen))
+        if words <= covered:
+            continue
+        pick = max(
+            (
+                s
+                for s in usable[:40]
+                if not taken(s)
+                and words <= s.words
+                and s.evidence.paragraph.doc == best.evidence.paragraph.doc
+                and s.evidence.paragraph.kind != "figure"
+            ),
+            key=lambda s: _share(q, s.words) + 0.3 * s.score + _nearness(s, best),
+            default=None,
+        )
+        if pick is not None and _share(q, pick.words) >= _PART_MIN:
+            add(pick)
     # What the chosen sentences don't cover yet, from the same passage only (the paragraph
     # or its neighbours): "At the time of writing, the first application was going through
     # the courts" completes an answer; a sentence elsewhere that shares words does not.

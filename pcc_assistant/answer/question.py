@@ -289,6 +289,21 @@ def parts(question: str) -> list[str]:
     return pieces or [question]
 
 
+_PAIR = re.compile(r"\b([a-z][\w'-]+) and ([a-z][\w'-]+)\b")
+
+
+def conjuncts(question: str) -> list[frozenset[str]]:
+    """The words of a pair the question asks about together ("fatal and serious road
+    casualties", "burglary and robbery rates"): an answer about one of them alone is half an
+    answer, so each must be covered. Lower-case words only: names are read apart."""
+    out: list[frozenset[str]] = []
+    for m in _PAIR.finditer(focus(question)):
+        a, b = frozenset(terms(m.group(1))), frozenset(terms(m.group(2)))
+        if a and b and a != b:
+            out += [a, b]
+    return out
+
+
 # -- names and years ------------------------------------------------------------------------
 _NAME = re.compile(
     r"(?<![.?!]\s)(?<!^)\b([A-Z][A-Za-z0-9-]*[A-Za-z0-9](?:\s+(?:(?:of|and|for|the)\s+)?"
@@ -401,6 +416,7 @@ class Asked:
     years: frozenset[str]
     months: frozenset[tuple[int, str]] = frozenset()
     measure: frozenset[str] = frozenset()
+    pairs: tuple[frozenset[str], ...] = ()
 
 
 def read(question: str) -> Asked:
@@ -415,4 +431,5 @@ def read(question: str) -> Asked:
         frozenset(years(question)),
         frozenset(months(question)),
         measured(f),
+        tuple(conjuncts(question)),
     )
