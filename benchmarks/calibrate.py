@@ -1,8 +1,9 @@
 """Calibrate the refusal rule on development questions, over one or more indexes.
 
 Answers every question with refusal switched off, records the signals the rule sees,
-then picks the thresholds that refuse the most unanswerable questions while refusing no
-more than 5% of the answerable ones (ties: more answerable questions right), pooled over
+then picks the thresholds that get the most questions right (the share of unanswerable
+ones refused plus the share of answerable ones answered right) while refusing no more than
+5% of the answerable ones, pooled over
 every set on every index given, so the same thresholds serve the ~195-document archive
 and the two sample reports. Prints the figures per set and index; ``--write`` saves them
 to pcc_assistant/answer/calibration.json.
@@ -111,8 +112,12 @@ def main() -> None:
         m = evaluate(rows, t)
         if m["answerable_refused"] > args.max_refused:
             continue
-        # Most unanswerable refused; then most answered right.
-        key = (round(m["unanswerable_refused"], 6), round(m["answerable_correct"], 6))
+        # Most questions handled right: unanswerable refused and answerable answered right,
+        # weighed alike (refusing everything unsure would buy the first with the second).
+        key = (
+            round(m["unanswerable_refused"] + m["answerable_correct"], 6),
+            round(m["answerable_correct"], 6),
+        )
         if best is None or key > best[0]:
             best = (key, t, m)
     assert best is not None

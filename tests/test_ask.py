@@ -82,8 +82,10 @@ def test_report_filter_and_dates(assistant: Assistant) -> None:
     assert {e.paragraph.doc for e in until.retrieved} == {DURHAM}
     by_org = assistant.ask(q, Filters(organisations=("cambridgeshire",)))
     assert {e.paragraph.doc for e in by_org.retrieved} == {CAMBS}
-    none = assistant.ask(q, Filters(docs=("no-such-report",)))
-    assert not none.answerable and not none.retrieved
+    # A filter that admits no report is the user's mistake, not a question the reports
+    # don't answer: it says so instead of refusing.
+    with pytest.raises(PccError, match="no indexed report matches --report no-such-report"):
+        assistant.ask(q, Filters(docs=("no-such-report",)))
 
 
 def test_a_report_named_in_the_question_is_the_one_searched(assistant: Assistant) -> None:

@@ -20,14 +20,21 @@ Text inside a paragraph is only ever matched and quoted, never obeyed.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cache
+from pathlib import Path
+
+import numpy as np
 
 from pcc_assistant.answer import question as asking
 from pcc_assistant.answer.model import Claim, Evidence
-from pcc_assistant.answer.question import Asked, gives_figure, gives_type
+from pcc_assistant.answer.question import LATEST_IN_TEXT, Asked, gives_figure, gives_type
 from pcc_assistant.answer.sentences import Unit, figures, flatten, units
+from pcc_assistant.ingest.metadata import MONTHS
+from pcc_assistant.retrieve.scope import forces_named
 from pcc_assistant.terms import terms
 
 # Kept importable from here: tests and pcc verify use them.
@@ -48,11 +55,12 @@ _ANAPHORA = re.compile(
 _ACRONYM = re.compile(r"((?:[A-Z][\w'-]*[\s,]+(?:(?:and|of|for|the|&)\s+)*){1,8})\(([A-Z]{2,})s?\)")
 _CAPS = re.compile(r"\b([A-Z]{2,6})s?\b")
 _PARAGRAPHS_READ = 8
-W_COVER, W_CONTEXT, W_PRIOR, W_TYPE = 0.55, 0.25, 0.2, 0.12
-_MAX_UNITS = 4  # sentences or rows, besides the items of a list
+_MAX_UNITS = 5  # sentences or rows, besides the items of a list
 _MAX_ITEMS = 8
 _PART_COVERED = 0.5  # share of a part's weight the answer must hold for it to be answered
 _PART_MIN = 0.4  # ... a unit must hold to be added for a part
+_MIN_GAIN = 0.1  # share of the focus's weight a further sentence must add
+_OWN_ANSWER = 0.6  # share of the focus's weight that makes a sentence an answer by itself
 _CONTINUES = 0.6  # the next sentence goes on about the same thing: this share of best's cover
 
 
@@ -125,10 +133,48 @@ def _unit_words(u: Unit, expand: dict[str, set[str]]) -> frozenset[str]:
     return frozenset(words)
 
 
-def score_units(
+UNIT_FEATURES = (
+    "cover",  # share of the focus's word weight in the unit
+    "context",  # ... in the unit, its paragraph, headings and report name
+    "prior",  # 1 / (1 + rank / 2) of its paragraph in the retrieval
+    "para_gap",  # its paragraph's re-ranking score below the first's (over 10, at most 1)
+    "density",  # the focus's words among the unit's words
+    "gives_type",  # +1 holds the type of answer asked for, -1 doesn't, 0 none asked
+    "new_figure",  # holds a figure the question didn't give (no type asked)
+    "defines",  # says what the term a "what is X" question asks about is
+    "fragment",  # a sentence under 25 characters
+    "opener",  # opens a list
+    "row",  # a table row
+    "item",  # an item of a list
+    "first",  # its paragraph's first unit
+)
+_UNIT_WEIGHTS = Path(__file__).with_name("unit_weights.json")
+# Used only when unit_weights.json is missing: the hand-set weights of the first version.
+_DEFAULT_WEIGHTS = {
+    "cover": 0.55,
+    "context": 0.25,
+    "prior": 0.2,
+    "density": 0.05,
+    "gives_type": 0.12,
+    "new_figure": 0.03,
+    "defines": 0.3,
+    "fragment": -0.1,
+    "opener": -0.05,
+}
+
+
+@cache
+def unit_weights() -> np.ndarray:
+    named = _DEFAULT_WEIGHTS
+    if _UNIT_WEIGHTS.is_file():
+        named = json.loads(_UNIT_WEIGHTS.read_text())["weights"]
+    return np.array([float(named.get(f, 0.0)) for f in UNIT_FEATURES])
+
+
+def unit_features(
     asked: Asked, evidence: Sequence[Evidence], weight: Callable[[str], float]
-) -> tuple[list[Scored], dict[str, float]]:
-    """Every unit of the best paragraphs, best first, scored against the question's focus."""
+) -> tuple[list[Scored], np.ndarray]:
+    """Every unit of the best paragraphs, with one row of :data:`UNIT_FEATURES` each."""
     q = {t: weight(t) for t in set(terms(asked.focus))}
     asked_figures = figures(asked.focus)
     definition = _DEFINITION.match(asked.focus)
@@ -136,7 +182,10 @@ def score_units(
     expand = acronyms([e.paragraph.text for e in evidence])
     for short, long in initialisms(asked.question).items():
         expand.setdefault(short, set()).update(long)
-    scored: list[Scored] = []
+    found: list[Scored] = []
+    rows: list[tuple[float, ...]] = []
+    top = evidence[0].score if evidence else 0.0
+    typed = asked.type in ("figure", "date", "name", "reason")
     for rank, e in enumerate(evidence[:_PARAGRAPHS_READ]):
         p = e.paragraph
         around = set(terms(f"{p.section} {p.label} {e.report.title} {e.report.organisation}"))
@@ -144,30 +193,49 @@ def score_units(
         for w in list(para_words):
             para_words |= expand.get(w, set())
         prior = 1.0 / (1.0 + 0.5 * rank)
+        gap = max(e.score - top, -10.0) / 10.0
         for i, u in enumerate(units(p)):
             words = _unit_words(u, expand)
             cov = _share(q, words)
             context = _share(q, words | para_words)
-            density = sum(1 for t in q if t in words) / max(len(words), 8)
-            score = W_COVER * cov + W_CONTEXT * context + W_PRIOR * prior + 0.05 * density
-            if asked.type in ("figure", "date", "name", "reason"):
-                gives = gives_type(asked.type, u.body, asked.focus)
-                score += W_TYPE if gives else -W_TYPE
-            elif figures(u.body) - asked_figures and asked.type == "":
-                score += W_TYPE / 4
-            if defined and re.search(
-                rf"{re.escape(defined)}\s*\(|\({re.escape(defined)}\)|{re.escape(defined)}"
-                r"\s+(?:stands for|means|is an?|is the|are)\b",
-                u.body,
-            ):
-                score += 0.3
-            if u.kind == "sentence" and len(u.body) < 25 and u.role != "item":
-                score -= 0.1  # a fragment answers little
-            if u.role == "opener" and asked.type != "list":
-                score -= 0.05  # "as follows:" says nothing until its items
-            scored.append(Scored(e, u, i, score, cov, context, words | frozenset(around)))
+            gives = (1.0 if gives_type(asked.type, u.body, asked.focus) else -1.0) if typed else 0.0
+            defines = bool(defined) and bool(
+                re.search(
+                    rf"{re.escape(defined)}\s*\(|\({re.escape(defined)}\)|{re.escape(defined)}"
+                    r"\s+(?:stands for|means|is an?|is the|are)\b",
+                    u.body,
+                )
+            )
+            rows.append(
+                (
+                    cov,
+                    context,
+                    prior,
+                    gap,
+                    sum(1 for t in q if t in words) / max(len(words), 8),
+                    gives,
+                    float(not typed and bool(figures(u.body) - asked_figures)),
+                    float(defines),
+                    float(u.kind == "sentence" and len(u.body) < 25 and u.role != "item"),
+                    float(u.role == "opener" and asked.type != "list"),
+                    float(u.kind == "row"),
+                    float(u.role == "item"),
+                    float(i == 0),
+                )
+            )
+            found.append(Scored(e, u, i, 0.0, cov, context, words | frozenset(around)))
+    return found, np.array(rows, dtype=np.float64).reshape(len(rows), len(UNIT_FEATURES))
+
+
+def score_units(
+    asked: Asked, evidence: Sequence[Evidence], weight: Callable[[str], float]
+) -> list[Scored]:
+    """Every unit of the best paragraphs, best first, scored with the fitted weights."""
+    found, x = unit_features(asked, evidence, weight)
+    scores = x @ unit_weights() if len(found) else np.zeros(0)
+    scored = [replace(s, score=float(v)) for s, v in zip(found, scores, strict=True)]
     scored.sort(key=lambda s: -s.score)
-    return scored, q
+    return scored
 
 
 def _completed(best: Scored, scored: list[Scored], asked: Asked) -> list[Scored]:
@@ -207,7 +275,29 @@ def _completed(best: Scored, scored: list[Scored], asked: Asked) -> list[Scored]
                     same[j] for j in range(best.index + 1, i + 1) if same[j] not in chosen
                 )
                 break
+    if asked.type == "outcome":
+        # "Where has X got to?": what happened first, then where it stands now, which a
+        # paragraph often says last ("At the time of writing, the first application ...").
+        ahead = [
+            u
+            for i, u in sorted(same.items())
+            if i > best.index and u not in chosen and u.unit.role != "item"
+        ]
+        now = next((u for u in ahead if LATEST_IN_TEXT.search(u.unit.body)), None)
+        if now is not None and not any(LATEST_IN_TEXT.search(c.unit.body) for c in chosen):
+            chosen.append(now)
     return chosen
+
+
+def _same_passage(s: Scored, best: Scored) -> bool:
+    a, b = s.evidence.paragraph, best.evidence.paragraph
+    return a.doc == b.doc and abs(a.ordinal - b.ordinal) <= 1
+
+
+def _strong_elsewhere(s: Scored, best: Scored) -> bool:
+    """A sentence elsewhere in the same report that is an answer in its own right (most of
+    the question's weight), not one that only shares a few words with it."""
+    return s.evidence.paragraph.doc == best.evidence.paragraph.doc and s.coverage >= _OWN_ANSWER
 
 
 def _nearness(s: Scored, best: Scored) -> float:
@@ -238,7 +328,8 @@ def extract(
 ) -> Extract:
     """The sentences that answer ``question``, each citing its paragraph."""
     asked = asking.read(question)
-    scored, _ = score_units(asked, evidence, weight)
+    scored = score_units(asked, evidence, weight)
+    q = {t: weight(t) for t in set(terms(asked.focus))}
     if not scored:
         return Extract([], None, asked.type == "figure", asked=asked)
     usable = [s for s in scored if not _cover(s)] or scored
@@ -267,6 +358,28 @@ def extract(
             )
             if pick is not None and _share(pq, pick.words) >= _PART_MIN:
                 add(pick)
+    # What the chosen sentences don't cover yet, from the same passage only (the paragraph
+    # or its neighbours): "At the time of writing, the first application was going through
+    # the courts" completes an answer; a sentence elsewhere that shares words does not.
+    while (
+        best.unit.kind != "row" and len([c for c in chosen if c.unit.role != "item"]) < _MAX_UNITS
+    ):
+        covered = frozenset().union(*(c.words for c in chosen))
+        pick = max(
+            (
+                s
+                for s in usable[:40]
+                if not taken(s)
+                and s.evidence.paragraph.kind != "figure"  # a chart's caption states nothing
+                and (_same_passage(s, best) or _strong_elsewhere(s, best))
+                and s.score >= 0.5 * best.score
+            ),
+            key=lambda s: _share(q, s.words - covered),
+            default=None,
+        )
+        if pick is None or _share(q, pick.words - covered) < _MIN_GAIN:
+            break
+        add(pick)
     # A question across reports: the best statement of each report searched.
     unaddressed: list[str] = []
     if cross_report:
@@ -297,10 +410,9 @@ def extract(
         claims,
         best,
         asked.type == "figure",
-        figure_missing=not any(
-            gives_figure(asked.figure, s.unit.body, asked.focus) for s in chosen
-        ),
-        name_missing=_name_missing(asked, chosen),
+        figure_missing=not any(gives_figure(asked.figure, s.unit.body, asked.focus) for s in chosen)
+        or _measure_missing(asked, chosen),
+        name_missing=_name_missing(asked, chosen, evidence),
         type_missing=asked.type in ("date", "name")
         and not any(gives_type(asked.type, s.unit.text, asked.focus) for s in chosen),
         year_missing=_year_missing(asked, chosen),
@@ -317,21 +429,60 @@ def _near(chosen: list[Scored]) -> str:
     )
 
 
-def _name_missing(asked: Asked, chosen: list[Scored]) -> bool:
-    near = _near(chosen).lower()
-    return any(n.lower() not in near for n in asked.names)
+def _name_missing(asked: Asked, chosen: list[Scored], evidence: Sequence[Evidence]) -> bool:
+    """A name the question gives (a place, a body, a scheme) that neither the answer's
+    passages nor anything else retrieved from the same reports mention: an answer about
+    somewhere else. Names that identify the document ("the Transparency Board's action
+    log") are usually in its other paragraphs, its title or its file name."""
+    docs = {s.evidence.paragraph.doc for s in chosen}
+    same = " ".join(e.paragraph.text for e in evidence if e.paragraph.doc in docs)
+    passage = " " + re.sub(r"[_\W]+", " ", _near(chosen)).lower() + " "
+    report = " " + re.sub(r"[_\W]+", " ", same).lower() + passage
+
+    def mentioned(name: str) -> bool:
+        # A force area must be the passage's own: a report mentions other forces in
+        # passing ("commissioned with the PCC for Cleveland"), which says nothing of them.
+        near = passage if forces_named(name) else report
+        words = [w for w in re.sub(r"[_\W]+", " ", name).lower().split() if w]
+        initials = "".join(w[0] for w in words if w not in ("of", "and", "for", "the"))
+        return (
+            f" {' '.join(words)} " in near
+            or all(f" {w} " in near for w in words)
+            or (len(initials) > 1 and f" {initials} " in near)
+            or (len(initials) > 1 and f" {''.join(w[0] for w in words)} " in near)
+        )
+
+    return not all(mentioned(n) for n in asked.names)
+
+
+def _measure_missing(asked: Asked, chosen: list[Scored]) -> bool:
+    """A figure asked of something ("percentage of rapes") from passages that never name
+    it: a figure, but of another measure."""
+    if not asked.measure or not asked.figure:
+        return False
+    return not asked.measure <= set(terms(_near(chosen)))
 
 
 def _year_missing(asked: Asked, chosen: list[Scored]) -> bool:
-    """A year the question asks about that no cited paragraph (or its report) mentions:
-    "in 2018" answered from a 2020 passage is another year's answer."""
-    if not asked.years:
+    """A year, or month and year, the question asks about that no cited paragraph (or its
+    report's date) mentions: "in 2018" answered from a 2020 passage, or "in March 2021"
+    from "the 12 months to April 2021", is another period's answer."""
+    if not asked.years and not asked.months:
         return False
     near = _near(chosen)
-    dates = " ".join(
-        s.evidence.report.date.isoformat() for s in chosen if s.evidence.report.date is not None
-    )
-    return any(y not in near and y not in dates for y in asked.years)
+    dated = [s.evidence.report.date for s in chosen if s.evidence.report.date is not None]
+    dates = " ".join(d.isoformat() for d in dated)
+    if any(y not in near and y not in dates for y in asked.years):
+        return True
+    said = {(MONTHS[m.group(1).lower()], m.group(2)) for m in _MONTH_IN_TEXT.finditer(near)}
+    said |= {(d.month, str(d.year)) for d in dated}
+    return any(pair not in said for pair in asked.months)
+
+
+_MONTH_IN_TEXT = re.compile(
+    r"\b(" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?\s+((?:19|20)\d\d)\b",
+    re.I,
+)
 
 
 _SUPERSCRIPT = re.compile(r"(?<=[A-Za-z.,;:)])[¹²³⁴⁵⁶⁷⁸⁹⁰]+|^[¹²³⁴⁵⁶⁷⁸⁹⁰]+\s*")

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 
 from pcc_assistant.answer.sentences import split_sentences
+from pcc_assistant.ingest.metadata import MONTHS
 from pcc_assistant.terms import terms
 
 # -- the kind of figure ---------------------------------------------------------------------
@@ -125,6 +126,20 @@ def gives_figure(kind: str, text: str, question: str = "") -> bool:
     return False
 
 
+_MEASURED = re.compile(
+    r"\b(?:percentage|proportion|share|per ?cent|rate|number|numbers|level|levels|amount|"
+    r"total|count)\s+of\s+(?:all\s+|the\s+|those\s+|these\s+)?([A-Za-z][\w'-]*)",
+    re.I,
+)
+
+
+def measured(question: str) -> frozenset[str]:
+    """What a figure asked for is a figure of: "what percentage of rapes ..." -> {rape}.
+    A passage that never names it gives some other measure's figure."""
+    m = _MEASURED.search(question)
+    return frozenset(terms(m.group(1))) if m else frozenset()
+
+
 # -- the type of answer ---------------------------------------------------------------------
 _TYPES = (
     (
@@ -148,7 +163,8 @@ _TYPES = (
     (
         "reason",
         re.compile(
-            r"\bwhy\b|\bwhat (?:is|was|are|were) the reasons?\b|\bwhat (?:caused|explains|"
+            r"\bwhy\b|\bwhat (?:is|was|are|were) the reasons?\b|\bwhat (?:has |have )?driven\b|"
+            r"\bwhat (?:caused|explains|"
             r"is behind|was behind|lies behind|drove|drives)\b",
             re.I,
         ),
@@ -171,6 +187,17 @@ _TYPES = (
         ),
     ),
     (
+        "outcome",
+        re.compile(
+            r"\bwhat (?:has |have )?(?:happened|became|come of|results?|progress|outcomes?|"
+            r"impact|difference)\b|\bwhere (?:has|have|is|are)\b[^?]*\bgot to\b|"
+            r"\bhow (?:has|have|did|is|are)\b[^?]*\b(?:gone|going|progress(?:ed|ing)?|"
+            r"perform(?:ed|ing)?|worked|working)\b|\bso far\b|\bwhat (?:did|does|do)\b[^?]*"
+            r"\b(?:conclude|find|show|achieve)\b",
+            re.I,
+        ),
+    ),
+    (
         "yesno",
         re.compile(
             r"^\s*(?:is|are|was|were|does|do|did|has|have|had|can|could|will|would|should)\b",
@@ -181,8 +208,8 @@ _TYPES = (
 
 
 def answer_type(question: str) -> str:
-    """``figure``, ``date``, ``name``, ``reason``, ``definition``, ``list``, ``yesno`` or
-    ``""`` (a description, an outcome, anything else)."""
+    """``figure``, ``date``, ``name``, ``reason``, ``definition``, ``list``, ``outcome``,
+    ``yesno`` or ``""`` (a description, anything else)."""
     if asked_figure(question):
         return "figure"
     return next((kind for kind, pattern in _TYPES if pattern.search(question)), "")
@@ -203,6 +230,13 @@ _REASON_IN_TEXT = re.compile(
     r"\b(?:because|due to|owing to|as a result|result(?:ed|s)? (?:of|from)|reflects?|"
     r"driven by|attributed|caus(?:e|ed|es)|explain(?:s|ed)?|reason|since|given that|"
     r"following|led to|so that|in order to|largely|partly|mainly)\b",
+    re.I,
+)
+
+# A sentence that says where something stands now: what an outcome question wants last.
+LATEST_IN_TEXT = re.compile(
+    r"\b(?:at the time of writing|currently|to date|so far|as of|most recently|latest|"
+    r"since then|has since|have since|is now|are now|remains?|still)\b",
     re.I,
 )
 
@@ -256,7 +290,10 @@ def parts(question: str) -> list[str]:
 
 
 # -- names and years ------------------------------------------------------------------------
-_NAME = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][A-Za-z0-9-]*[A-Za-z0-9])")
+_NAME = re.compile(
+    r"(?<![.?!]\s)(?<!^)\b([A-Z][A-Za-z0-9-]*[A-Za-z0-9](?:\s+(?:(?:of|and|for|the)\s+)?"
+    r"[A-Z][A-Za-z0-9-]*[A-Za-z0-9])*)"
+)
 # Capitalised words that a question uses for emphasis or titles, not to name a place or body.
 _NOT_NAMES = frozenset(
     [
@@ -304,13 +341,30 @@ _NOT_NAMES = frozenset(
 )
 
 
+_JOINS = ("of", "and", "for", "the")
+_MONTH_WORD = re.compile(rf"^{_MONTH}$")
+
+
 def names(question: str) -> set[str]:
-    """Capitalised words inside the question's focus (places, bodies, schemes):
-    ``Cleveland``."""
+    """Names inside the question's focus (places, bodies, schemes): runs of capitalised
+    words, ``Cleveland``, ``Ministry of Justice``, without words of emphasis or titles."""
     text = focus(question)
     first = text.split(maxsplit=1)[0] if text.split() else ""
-    found = {m.group(1) for m in _NAME.finditer(text) if m.group(1) != first}
-    return {n for n in found if n.lower() not in _NOT_NAMES}
+    found = set()
+    for m in _NAME.finditer(text):
+        words = [
+            w
+            for w in m.group(1).split()
+            if w.lower() in _JOINS
+            or (w.lower() not in _NOT_NAMES and w != first and not _MONTH_WORD.match(w))
+        ]
+        while words and words[0].lower() in _JOINS:
+            words.pop(0)
+        while words and words[-1].lower() in _JOINS:
+            words.pop()
+        if words:
+            found.add(" ".join(words))
+    return found
 
 
 _YEAR = re.compile(r"\b((?:19|20)\d\d)(?:[/-](\d\d))?\b")
@@ -319,6 +373,19 @@ _YEAR = re.compile(r"\b((?:19|20)\d\d)(?:[/-](\d\d))?\b")
 def years(question: str) -> set[str]:
     """Years the question's focus holds the answer to: "in 2018", "2019/20" (as "2019")."""
     return {m.group(1) for m in _YEAR.finditer(focus(question))}
+
+
+_MONTH_YEAR = re.compile(r"\b([A-Z][a-z]{2,8})\.?\s+((?:19|20)\d\d)\b")
+
+
+def months(question: str) -> set[tuple[int, str]]:
+    """Months the question's focus holds the answer to: "in March 2021" as (3, "2021")."""
+    out = set()
+    for m in _MONTH_YEAR.finditer(focus(question)):
+        month = MONTHS.get(m.group(1).lower())
+        if month:
+            out.add((month, m.group(2)))
+    return out
 
 
 @dataclass(frozen=True)
@@ -332,6 +399,8 @@ class Asked:
     figure: str
     names: frozenset[str]
     years: frozenset[str]
+    months: frozenset[tuple[int, str]] = frozenset()
+    measure: frozenset[str] = frozenset()
 
 
 def read(question: str) -> Asked:
@@ -344,4 +413,6 @@ def read(question: str) -> Asked:
         asked_figure(f),
         frozenset(names(question)),
         frozenset(years(question)),
+        frozenset(months(question)),
+        measured(f),
     )
