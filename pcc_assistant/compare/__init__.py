@@ -136,6 +136,8 @@ class Row:
     def when(self) -> dt.date | None:
         """When the figure stands: the report's date (or the end of the period the
         report says it covers), else the end of the figure's period."""
+        if self.report.date:
+            return self.report.date
         if self.dating.date:
             return self.dating.date
         end = period_end(self.figure.period) if self.figure else None
@@ -356,7 +358,7 @@ def _cite(e: Evidence) -> str:
 def date_text(row: Row) -> str:
     """ "12 Mar 2020"; "Sep 2013" for a date read from the period a report covers."""
     d = row.dating
-    if d.source == "report":
+    if row.report.date:
         return format_date(row.report)
     if d.date is None:
         return "undated"
