@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +20,7 @@ from click.testing import CliRunner
 
 from pcc_assistant.answer.sentences import fold
 from pcc_assistant.cli import cli
-from pcc_assistant.compare import Comparison, Row, compare, comparison_answer
+from pcc_assistant.compare import Comparison, Row, compare, comparison_answer, comparison_json
 from pcc_assistant.config import Settings
 from pcc_assistant.errors import PccError
 from pcc_assistant.retrieve import Filters
@@ -344,7 +345,11 @@ def test_real_quarterly_chart_and_json(quarterly: Settings) -> None:
     assert "new visits (per cent)" in out and "Q2 2013/14" in out and "Q3 2013/14" in out
     rows = json.loads(run(quarterly.index_dir, "new visits", "--json"))["rows"]
     assert [r["value"] for r in rows] == ["74.00%", "76.07%"]
-    assert [r["date"] for r in rows] == [None, None]
+    # dated from the period each title states
+    assert [r["date"] for r in rows] == ["2013-09-30", "2013-12-31"]
+    assert [r["date_from"] for r in rows] == ["title", "title"]
+    assert [r["date_quarter"] for r in rows] == ["Q2 2013/14", "Q3 2013/14"]
+    assert rows[0]["date_words"] == "for the period between July and September 2013"
     assert all(r["value"] in r["text"] for r in rows)
     # a measure given only in a heading the paragraphing kept out of the text: not shown
     bounce = json.loads(run(quarterly.index_dir, "bounce rate", "--json"))["rows"]
@@ -364,3 +369,146 @@ def test_numbers_in_a_list_name_things() -> None:
     p = Paragraph("q2", 0, "1", "paragraph", (1,), "", text, 0, len(text))
     assert read("public data principles", p, report) == []
     assert [f.value for f in read("datasets published", p, report)] == ["412"]
+
+
+# -- a measure by meaning: five phrasings, the same rows -------------------------------
+PHRASINGS = {
+    "new visits": [
+        "new visits",
+        "share of new visits to data.gov.uk",
+        "percentage of new visits to data.gov.uk",
+        "proportion of new visits",
+        "first-time visitors to data.gov.uk",  # no word in common: found by meaning
+    ],
+    "solved rate": [
+        "solved rate",
+        "share of crimes solved",
+        "percentage of crimes solved",
+        "proportion of crimes solved",
+        "how many crimes the police solved",
+    ],
+    "victim satisfaction": [
+        "victim satisfaction",
+        "share of victims satisfied",
+        "percentage of victims satisfied with the service",
+        "proportion of victims satisfied",
+        "how satisfied victims were",
+    ],
+    "recorded crime": [
+        "recorded crime",
+        "share of recorded crime",
+        "percentage of recorded crime",
+        "proportion of recorded crime",
+        "crimes recorded by the police",
+    ],
+}
+EXPECTED = {
+    "solved rate": {DURHAM: ("19%", "¶32, p.7"), CAMBS: (None, "")},
+    "victim satisfaction": {DURHAM: (None, ""), CAMBS: ("77.2%", "§4.1.1 (2), p.1")},
+    # Figure 9: All Crime +1% in Durham, North East and England and Wales its comparison
+    "recorded crime": {DURHAM: ("1%", "Figure 9, pp.5–6"), CAMBS: ("5.9%", "§4.2.3, p.2")},
+}
+# measures tried besides the phrasings, for the check that no value is a denominator,
+# threshold, target or year
+OTHERS = [
+    "crime rate per 1000 population",
+    "offence rate per 1,000 population",
+    "prosecution rate",
+    "total visits",
+    "pages per visit",
+    "datasets published",
+    "bounce rate",
+    "unique visitors",
+    "crime severity score",
+    "999 calls answered within 10 seconds",
+]
+
+
+def _rows(c: Comparison) -> dict[str, tuple[str | None, str]]:
+    return {r.report.doc: (r.figure.value if r.figure else None, r.citation()) for r in c.rows}
+
+
+@pytest.mark.parametrize("series", ["solved rate", "victim satisfaction", "recorded crime"])
+def test_five_phrasings_find_the_same_rows_in_the_sample_reports(
+    assistant: Any, series: str
+) -> None:
+    for phrasing in PHRASINGS[series]:
+        assert _rows(follow(assistant, phrasing)) == EXPECTED[series], phrasing
+
+
+def test_a_rate_per_head_is_read_from_its_table_never_its_denominator(assistant: Any) -> None:
+    c = follow(assistant, "crime rate per 1000 population")
+    durham, cambs = row_of(c, DURHAM), row_of(c, CAMBS)
+    f = durham.figure
+    assert f is not None and durham.citation() == "Figure 10, pp.6–7"
+    assert (f.value, f.place, f.place_from) == ("100.1", "Durham", "column")
+    assert f.comparison == "North East 107.2; England and Wales 88.8"
+    # Cambridgeshire says its rate is lower than the averages, and gives none
+    assert cambs.figure is None
+    assert any(n.why == "names it without a figure" for n, _ in cambs.near)
+
+
+def _not_a_denominator_threshold_or_year(measure: str, row: dict[str, Any]) -> str:
+    """Why ``row``'s value is not the measure's own figure; "" when it is."""
+    value = row["value"]
+    digits = value.replace(",", "").rstrip("%")
+    if re.fullmatch(r"(?:19|20)\d\d(?:/\d\d)?", value):
+        return "a year"
+    if digits in re.sub(r"[,]", "", measure).split():
+        return "a number of the measure itself"
+    quote = row["quote"]
+    at = quote.find(value)
+    assert at >= 0, (value, quote)
+    before, after = quote[:at].lower(), quote[at + len(value) :].lower()
+    if re.search(r"\bper\s*$", before) or re.match(r"\s*(?:population|people|residents)", after):
+        return "a denominator"
+    if re.search(r"\b(?:below|above|under|over|than|least|target|aim|threshold)\W*$", before):
+        return "a threshold or target"
+    if row["period"] and value in row["period"]:
+        return "part of its period"
+    return ""
+
+
+def test_no_value_is_a_denominator_threshold_or_year(assistant: Any, ingested: Settings) -> None:
+    tried = [p for series in PHRASINGS.values() for p in series] + OTHERS
+    for measure in tried:
+        for row in comparison_json(follow(assistant, measure))["rows"]:
+            if row["reported"]:
+                why = _not_a_denominator_threshold_or_year(measure, row)
+                assert not why, (measure, row["doc"], row["value"], why)
+    # the command's own JSON, as a user gets it
+    data = json.loads(run(ingested.index_dir, "crime rate per 1000 population", "--json"))
+    assert [r["value"] for r in data["rows"]] == ["100.1", None]
+
+
+@pytest.mark.realpdfs
+@pytest.mark.skipif(not REAL.is_dir(), reason=f"{REAL} is absent (it sits beside the repo)")
+def test_real_quarterly_five_phrasings_no_denominators_dated_and_ordered(
+    quarterly: Settings, embedder: Any
+) -> None:
+    from pcc_assistant.ask import Assistant
+
+    a = Assistant(quarterly, embedder=embedder)
+    try:
+        for phrasing in PHRASINGS["new visits"]:
+            c = follow(a, phrasing)
+            assert _rows(c) == {Q2: ("74.00%", "¶46 (2), p.11"), Q3: ("76.07%", "¶58 (2), p.13")}
+            # ordered by the period each covers, dated from its title
+            assert [r.report.doc for r in c.rows] == [Q2, Q3]
+            assert [(r.dating.quarter, r.dating.source) for r in c.rows] == [
+                ("Q2 2013/14", "title"),
+                ("Q3 2013/14", "title"),
+            ]
+        by_meaning = follow(a, PHRASINGS["new visits"][-1])
+        assert [r.figure.matched_by for r in by_meaning.rows if r.figure] == ["meaning"] * 2
+        for measure in [p for series in PHRASINGS.values() for p in series] + OTHERS:
+            for row in comparison_json(follow(a, measure))["rows"]:
+                if row["reported"]:
+                    why = _not_a_denominator_threshold_or_year(measure, row)
+                    assert not why, (measure, row["doc"], row["value"], why)
+        # nothing matched: the rows that came close are named
+        unique = follow(a, "unique visitors")
+        assert not unique.reported
+        assert all(r.near for r in unique.rows)
+    finally:
+        a.close()

@@ -152,6 +152,10 @@ def comparison_to_dict(c: Comparison) -> dict[str, Any]:
                 "figure": asdict(row.figure) if row.figure else None,
                 "marker": row.evidence.marker if row.evidence else None,
                 "flagged": row.flagged,
+                "dating": {
+                    **asdict(row.dating),
+                    "date": row.dating.date.isoformat() if row.dating.date else None,
+                },
             }
             for row in c.rows
         ],
@@ -160,16 +164,23 @@ def comparison_to_dict(c: Comparison) -> dict[str, Any]:
 
 def comparison_from_dict(d: dict[str, Any], answer: Answer) -> Comparison:
     """Read back ``comparison_to_dict``; the cited paragraphs come from ``answer``."""
-    from pcc_assistant.compare import Comparison, Figure, Row
+    from pcc_assistant.compare import Comparison, Dating, Figure, Row
 
     by_marker = {e.marker: e for e in answer.retrieved}
     rows = []
     for r in d["rows"]:
         figure = Figure(**r["figure"]) if r.get("figure") else None
         evidence = by_marker[int(r["marker"])] if r.get("marker") is not None else None
+        dating = dict(r.get("dating") or {})
+        when = dating.pop("date", None)
         rows.append(
             Row(
-                _report_from(r["report"]), str(r["indexed_at"]), figure, evidence, str(r["flagged"])
+                _report_from(r["report"]),
+                str(r["indexed_at"]),
+                figure,
+                evidence,
+                str(r["flagged"]),
+                Dating(dt.date.fromisoformat(when) if when else None, **dating),
             )
         )
     return Comparison(str(d["measure"]), rows)

@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from pcc_assistant.answer.sentences import figures, flatten, fold, units
-from pcc_assistant.answer.tables import PLACES, split_columns
+from pcc_assistant.answer.tables import PERIOD_COLUMN, PLACES, is_change, split_columns
+from pcc_assistant.compare.measure import DENOMINATOR, Measure, parse
 from pcc_assistant.compare.periods import (
     MONTH_RE,
     PERIOD_RE,
     RELATIVE,
     YEAR_RE,
+    normal_period,
+    period_end,
     periods,
     title_period,
 )
@@ -110,6 +114,13 @@ _THRESHOLD = re.compile(
     r"at (?:least|most)|up to)\s*$",
     re.IGNORECASE,
 )
+# "a target of 80%", "aiming for 90%": what is hoped for, not what was measured.
+_TARGET = re.compile(
+    r"\b(?:target(?:ed|s)?|aim(?:s|ed|ing)?|goal|ambition|objective|trajectory|threshold|"
+    r"benchmark|expect(?:ed|s)?|plan(?:ned|s)?)\b(?:\s+(?:of|is|was|at|for|to\s+\w+|"
+    r"to\s+be|set\s+at))*\s*(?:of\s+|at\s+)?$",
+    re.IGNORECASE,
+)
 _POSSESSIVE = re.compile(r"\b([A-Z][a-z]+)['’]s\b")
 _EMPHASIS = re.compile(r"\*([^*\n]{3,40})\*")
 _GENERIC = {
@@ -150,6 +161,9 @@ class Figure:
     comparison: str  # the comparison the report makes, verbatim; "" when none
     quote: str  # the sentence or table row the value is read from
     score: float = 0.0  # how well it matches the measure (higher is better)
+    label: str = ""  # what the report calls it: the table row's label, or the sentence
+    matched_by: str = ""  # "words" (the measure's own words) or "meaning" (the model's)
+    similarity: float = 0.0  # cosine of the measure and the row or sentence (0: not known)
 
 
 @dataclass(frozen=True)
@@ -161,9 +175,32 @@ class _Piece:
     after: str = ""  # the next sentence, which may say how the figure compares
     columns: tuple[str, ...] = ()  # a multi-value row's column headings
 
+    @property
+    def label(self) -> str:
+        """What the piece is of: a row's label ("New visits"), or the sentence itself."""
+        if self.kind == "row":
+            row = _row_values(self.body)
+            return row[0].strip() if row else self.body
+        return self.body
+
+    @property
+    def meaning_text(self) -> str:
+        """What the model compares with the measure: a row's label (not its table's
+        title, which every row shares), or the sentence."""
+        return self.label
+
+    @property
+    def title(self) -> str:
+        """A row's table title (its caption, else the line above its headings)."""
+        _, mark, title = self.context.rpartition(_TITLE_MARK)
+        return title.strip() if mark else ""
+
+
+_TITLE_MARK = " ¦ "  # in a row's context, what follows is its table's title
+
 
 def measure_terms(measure: str) -> list[str]:
-    return list(dict.fromkeys(terms(measure)))
+    return list(parse(measure).core)
 
 
 def _same(a: str, b: str) -> bool:
@@ -183,9 +220,10 @@ def _covered(wanted: list[str], have: list[str]) -> set[str]:
 
 
 def _mask(text: str) -> str:
-    """``text`` with periods, dates, links and labels blanked, offsets kept."""
+    """``text`` with periods, dates, links, labels and denominators ("per 1,000
+    population") blanked, offsets kept."""
     out = list(text)
-    for rx in (PERIOD_RE, _MASKS):
+    for rx in (PERIOD_RE, _MASKS, DENOMINATOR):
         for m in rx.finditer(text):
             out[m.start() : m.end()] = " " * (m.end() - m.start())
     return "".join(out)
@@ -216,24 +254,49 @@ def _word_spans(text: str) -> list[tuple[int, int, str]]:
     return [(m.start(), m.end(), m.group(0)) for m in _WORD.finditer(text)]
 
 
-def _pieces(p: Paragraph, title: str) -> list[_Piece]:
+_CAPTION = re.compile(r"^\s*(?:Figure|Table|Chart|Graph)\s+\d+[a-z]?\s*[:.–-]\s*", re.IGNORECASE)
+
+
+def _row_values(text: str) -> tuple[str, list[re.Match[str]]] | None:
+    """A table row's label and its figures; a figure that is the label's denominator
+    ("Crimes per 1000 100.1 88.8") is part of the label, never a value."""
+    m = _ROW.match(text)
+    if m is None:
+        return None
+    values = list(re.finditer(r"\S+", m.group("values")))
+    label = m.group("label")
+    while values and re.search(r"\bper$", label, re.IGNORECASE):
+        label = f"{label} {values[0].group(0)}"
+        values = values[1:]
+    if not values:
+        return None
+    return label, values
+
+
+def _pieces(p: Paragraph) -> list[_Piece]:
     """The paragraph's table rows (a label then figures) and its sentences."""
     lines = p.text.split("\n")
     rows: list[_Piece] = []
     prose: list[str] = []
     heading = ""
+    # a table's caption ("Figure 10: Police Recorded Crime Rate of Offences per 1000
+    # Population") says what its rows count, wherever it stands in the paragraph
+    captions = [_CAPTION.sub("", line).strip() for line in lines if _CAPTION.match(line)]
     label_start = re.compile(rf"^\s*(?:[-•]\s*)?{re.escape(p.label.split(' ')[0])}\.?\s")
     for i, line in enumerate(lines):
         text = line.strip()
         m = _ROW.match(text)
+        row = _row_values(text) if m else None
         if (
             m
+            and row is not None
             and not (i == 0 and label_start.match(text))
             and len(m.group("label")) <= 60
-            and ". " not in m.group("label")
+            and not re.search(r"\w\. +[A-Z]", m.group("label"))  # not two sentences
             and not (i + 1 < len(lines) and lines[i + 1][:1].islower())
+            and not _CAPTION.match(text)
         ):
-            values = m.group("values").split()
+            values = [v.group(0) for v in row[1]]
             if all(_is_year(v) for v in values) or re.search(rf"{MONTH_RE}$", m.group("label")):
                 continue  # a date at the end of a title line, not a row of figures
             columns: tuple[str, ...] = ()
@@ -241,8 +304,11 @@ def _pieces(p: Paragraph, title: str) -> list[_Piece]:
                 columns = split_columns(heading, len(values))
                 if not columns:
                     continue  # can't tell which column is which: not used
-            context = " ".join([p.section, *prose[-2:], heading])
-            rows.append(_Piece(text, "row", -1, context, columns=columns))
+            title = captions[0] if captions else (prose[-1].strip() if prose else "")
+            if title == heading and columns:
+                title = prose[-2].strip() if len(prose) > 1 else ""
+            context = " ".join([p.section, *prose[-3:], heading, *captions])
+            rows.append(_Piece(text, "row", -1, f"{context}{_TITLE_MARK}{title}", columns=columns))
             continue
         if not _VALUE.search(_mask(text)):
             heading = text  # the nearest line without figures: a heading or title
@@ -255,11 +321,12 @@ def _pieces(p: Paragraph, title: str) -> list[_Piece]:
         flat = flatten(body.text)
         sentences = [u.body for u in units(body) if u.kind == "sentence"]
         for i, s in enumerate(sentences):
+            if _CAPTION.match(s):
+                continue  # a caption names a table or chart; its figures are its rows'
             at = flat.find(s)
             after = sentences[i + 1] if i + 1 < len(sentences) else ""
             before = sentences[i - 1] if i else ""
             out.append(_Piece(s, "sentence", at, f"{p.section} {before}", after))
-    del title
     return out
 
 
@@ -271,23 +338,85 @@ def report_place(r: Report) -> str:
     return ""
 
 
-def read(measure: str, p: Paragraph, report: Report) -> list[Figure]:
-    """Every figure in ``p`` that gives ``measure``, best first; each one verified."""
-    wanted = measure_terms(measure)
-    if not wanted:
+# Cosine of a measure and a row label or sentence, by the embedding model: at or above
+# MEANING_MIN they are taken as one measure though their words differ ("first-time
+# visitors" and "New visits"); from NEAR_MIN they are shown as close when nothing matched.
+# Only the closest in a report is taken, and only MEANING_MARGIN clear of the next (to the
+# model, "unique visitors" is 0.63 from "New visits" but 0.55 from "Pages per visit").
+# Measured with all-MiniLM-L6-v2 on the sample and quarterly reports (tests/test_compare.py).
+MEANING_MIN = 0.62
+MEANING_MARGIN = 0.12
+NEAR_MIN = 0.4
+
+
+def _leader(meaning: Mapping[str, float]) -> str:
+    """The one text a measure may match by meaning alone: the closest, well clear."""
+    ranked = sorted(meaning.items(), key=lambda ts: -ts[1])
+    if not ranked or ranked[0][1] < MEANING_MIN:
+        return ""
+    if len(ranked) > 1 and ranked[0][1] - ranked[1][1] < MEANING_MARGIN:
+        return ""
+    return ranked[0][0]
+
+
+@dataclass(frozen=True)
+class Near:
+    """A row or sentence that came close to the measure without giving it."""
+
+    label: str  # the row's label, or the sentence (shortened)
+    why: str  # "close in meaning (0.48)", "named without a figure"
+    similarity: float
+
+
+def _match(
+    m: Measure, piece: _Piece, meaning: Mapping[str, float], leader: str
+) -> tuple[str, float, float]:
+    """How ``piece`` matches the measure: ("words" | "meaning" | "", coverage of its core
+    words, similarity). A measure per head ("per 1,000 population") matches only where
+    its table or sentence is per head too."""
+    in_body = _covered(list(m.core), terms(piece.body))
+    in_all = in_body | _covered(list(m.core), terms(piece.context))
+    cover = len(in_all) / len(m.core) if m.core else 0.0
+    sim = meaning.get(piece.meaning_text, 0.0)
+    if m.denominator and not DENOMINATOR.search(f"{piece.body} {piece.context}"):
+        return "", cover, sim
+    if in_body and cover == 1.0:
+        return "words", cover, sim
+    if piece.meaning_text == leader and (piece.kind == "row" or in_body):
+        return "meaning", cover, sim
+    return "", cover, sim
+
+
+def read(
+    measure: str | Measure,
+    p: Paragraph,
+    report: Report,
+    meaning: Mapping[str, float] | None = None,
+) -> list[Figure]:
+    """Every figure in ``p`` that gives ``measure``, best first; each one verified.
+
+    A row or sentence gives the measure when it holds the words that name it (those
+    that only locate it, "share of", "to data.gov.uk", need not be there), or when the
+    model finds it the same in meaning (``meaning``: cosine by piece text, see
+    :func:`meaning_texts`)."""
+    m = measure if isinstance(measure, Measure) else parse(measure)
+    if not m.core:
         return []
+    meaning = meaning or {}
+    leader = _leader(meaning)
     flat = flatten(p.text)
     out: list[Figure] = []
-    for piece in _pieces(p, report.title):
-        body_terms = terms(piece.body)
-        in_body = _covered(wanted, body_terms)
-        if not in_body or len(in_body | _covered(wanted, terms(piece.context))) < len(wanted):
+    for piece in _pieces(p):
+        how, cover, sim = _match(m, piece, meaning, leader)
+        if not how:
             continue
-        found = _value(piece, wanted, report)
+        found = _value(piece, list(m.terms), report, m.numbers)
         if found is None:
             continue
         value, start, distance, comparison, place = found
         period, period_from = _period_of(piece, start, value, flat, report)
+        if place and PERIOD_COLUMN.fullmatch(place):
+            period, period_from, place = normal_period(place), "column", ""
         number = _number(value)
         if number is None:
             continue
@@ -298,11 +427,12 @@ def read(measure: str, p: Paragraph, report: Report) -> list[Figure]:
             lead = PLACES.match(re.sub(r"^\s*(?:[-•]\s*)?[\d.]+\s+", "", flat))
             if lead:
                 place, place_from = lead.group(1), "paragraph"
+        elif piece.columns and place:
+            place_from = "column"
         place = place or own
         group = _group(piece.body)
         if group:
             place = f"{place} · {group}" if place else group
-        score = len(in_body) / len(wanted) * 10 - min(distance, 30) / 3
         fig = Figure(
             value,
             number[0],
@@ -313,32 +443,85 @@ def read(measure: str, p: Paragraph, report: Report) -> list[Figure]:
             place_from,
             comparison,
             piece.body,
-            score,
+            _score(m, piece, cover, sim, distance, how),
+            piece.label,
+            how,
+            round(sim, 3),
         )
         if verified(fig, p, report):
             out.append(fig)
     return sorted(out, key=lambda f: -f.score)
 
 
+def _score(m: Measure, piece: _Piece, cover: float, sim: float, distance: int, how: str) -> float:
+    """Higher is better: the measure's words held, closeness in meaning, the words that
+    locate it ("percentage", "per 1,000 population") held too, and the value near them."""
+    everything = f"{piece.body} {piece.context}"
+    located = len(_covered(list(m.optional), terms(everything)))
+    score = cover * 10 + sim * 5 + located - min(distance, 30) / 3
+    if how == "meaning":
+        score -= 3  # the measure's own words, where found, come first
+    # a rate per head is another measure than a count or change, and the reverse
+    if bool(DENOMINATOR.search(everything)) != bool(m.denominator):
+        score -= 3
+    return score
+
+
+def has_rows(p: Paragraph) -> bool:
+    """Whether ``p`` holds table rows (a table that may run on into the next one)."""
+    return any(piece.kind == "row" for piece in _pieces(p))
+
+
+def meaning_texts(p: Paragraph) -> list[str]:
+    """The texts of ``p`` whose meaning is compared with a measure's (for ``read``)."""
+    return [piece.meaning_text for piece in _pieces(p)]
+
+
+def near(
+    measure: str | Measure,
+    p: Paragraph,
+    meaning: Mapping[str, float] | None = None,
+) -> list[Near]:
+    """Rows and sentences of ``p`` close to the measure that don't give it: those close
+    in meaning, and those that name it without a figure (only a denominator, say)."""
+    m = measure if isinstance(measure, Measure) else parse(measure)
+    meaning = meaning or {}
+    leader = _leader(meaning)
+    out = []
+    for piece in _pieces(p):
+        how, _, sim = _match(m, piece, meaning, leader)
+        label = piece.label if len(piece.label) <= 90 else piece.label[:87].rsplit(" ", 1)[0] + "…"
+        if how:
+            named = _covered(list(m.core), terms(piece.body)) == set(m.core)
+            if piece.kind == "sentence" and named and not _VALUE.search(_mask(piece.body)):
+                out.append(Near(label, "names it without a figure", sim))
+        elif sim >= NEAR_MIN and (piece.kind == "row" or _VALUE.search(_mask(piece.body))):
+            out.append(Near(label, f"close in meaning ({sim:.2f})", sim))
+    return out
+
+
 def _value(
-    piece: _Piece, wanted: list[str], report: Report
+    piece: _Piece, wanted: list[str], report: Report, own_numbers: frozenset[str] = frozenset()
 ) -> tuple[str, int, int, str, str] | None:
     """The value the piece gives for the measure: (value, offset, distance in words to
-    the measure's words, comparison, place)."""
+    the measure's words, comparison, place or column)."""
     text = piece.body
     masked = _mask(text)
     if piece.kind == "row":
         m = _ROW.match(text)
-        if m is None:
+        row = _row_values(text)
+        if m is None or row is None:
             return None
-        values = list(re.finditer(r"\S+", m.group("values")))
+        values = row[1]
         base = m.start("values")
         pick = 0
         place = ""
         comparison = ""
         if piece.columns:
-            own = report_place(report)
-            pick = next((i for i, c in enumerate(piece.columns) if c == own), 0)
+            column = _own_column(piece.columns, report)
+            if column is None:
+                return None
+            pick = column
             place = piece.columns[pick]
             comparison = "; ".join(
                 f"{c} {v.group(0)}"
@@ -358,8 +541,12 @@ def _value(
         value = text[m.start() : m.end()].strip()
         if _is_year(value.lstrip("£$€")) or re.match(r"[\w.,/-]", text[m.start() - 1 : m.start()]):
             continue  # a year, or part of a range or code that the mask blanked ("5-8")
+        if value.replace(",", "") in own_numbers:
+            continue  # a number the measure itself holds ("per 1000"): never its value
         if _THRESHOLD.search(text[max(0, m.start() - 16) : m.start()]):
             continue  # "fell below 50%": a threshold crossed, not the measure's value
+        if _TARGET.search(text[max(0, m.start() - 30) : m.start()]):
+            continue  # "a target of 80%": what was aimed at, not what was measured
         if re.search(
             r"\d,\s+$|\d,?\s+(?:and|or)\s+$", text[max(0, m.start() - 10) : m.start()]
         ) or re.match(r",\s+\d", text[m.end() : m.end() + 6]):
@@ -404,6 +591,26 @@ def _value(
         if follow and _COMPARATIVE.search(follow.group(1)):
             comparison = follow.group(1).strip().rstrip(",")
     return value, m.start(), distance, comparison, _place(head, tail)
+
+
+def _own_column(columns: tuple[str, ...], report: Report) -> int | None:
+    """The column that is the report's own figure: its place ("Durham", with "North
+    East" and "England and Wales" as comparison), else the latest period that is not a
+    change between two; else the first."""
+    own = report_place(report)
+    if own:
+        for i, c in enumerate(columns):
+            if c.lower() == own.lower():
+                return i
+    dated = [
+        (end, i)
+        for i, c in enumerate(columns)
+        if not is_change(c) and PERIOD_COLUMN.fullmatch(c) and (end := period_end(c))
+    ]
+    if dated:
+        return max(dated)[1]
+    firsts = [i for i, c in enumerate(columns) if not is_change(c)]
+    return firsts[0] if firsts else None
 
 
 def _place(head: str, tail: str) -> str:
@@ -455,4 +662,5 @@ def verified(fig: Figure, p: Paragraph, report: Report) -> bool:
     if not figures(fig.comparison) <= figures(text):
         return False
     source = report.title if fig.period_from == "title" else f"{text} {p.section}"
-    return figures(fig.period) <= figures(source)
+    # a heading's year may run into the next column's "%" ("2012 % increase"): as printed
+    return figures(fig.period) <= figures(source) or all(x in source for x in figures(fig.period))

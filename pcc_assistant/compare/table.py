@@ -14,8 +14,7 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
-from pcc_assistant.answer.model import format_date
-from pcc_assistant.compare import Comparison, Row
+from pcc_assistant.compare import Comparison, Row, date_text, near_text
 from pcc_assistant.safe_text import clean
 
 NOT_REPORTED = "not reported"
@@ -34,8 +33,20 @@ def _title(row: Row, limit: int = 48) -> str:
     return title[:limit].rsplit(" ", 1)[0].rstrip(" –-,") + "…"
 
 
+DATED = "†"  # a date read from the period the report says it covers
+
+
 def _date(row: Row) -> str:
-    return format_date(row.report) if row.report.date else "undated"
+    text = date_text(row)
+    return f"{text} {DATED}" if row.dating.source in ("title", "opening") else text
+
+
+def _dating_note(row: Row) -> Text:
+    return Text(f"{DATED} {_title(row, 40)}: {_safe(row.dating.describe())}", style="dim")
+
+
+def _near_note(row: Row) -> Text:
+    return Text(f"  close in {_title(row, 40)}: {_safe(near_text(row))}", style="dim")
 
 
 TABLE_WIDTH = 90  # narrower than this (the chat's conversation pane), a block per report
@@ -59,9 +70,10 @@ def comparison_table(
 ) -> RenderableType:
     """Report, date, period, place or group, value and citation, a row per report;
     under it, the comparison each report makes and why a row is flagged."""
-    wide, notes = _table(c, link, selected)
+    wide, notes, about = _table(c, link, selected)
     narrow = _blocks(c, link, selected)
-    return Group(_Fit(wide, narrow), *notes) if notes else _Fit(wide, narrow)
+    fit = _Fit(Group(wide, *about) if about else wide, narrow)
+    return Group(fit, *notes) if notes else fit
 
 
 def _blocks(
@@ -73,9 +85,13 @@ def _blocks(
     flags = 0
     for row in c.rows:
         lines.append(Text.assemble((_title(row, 80), "bold"), f" · {_date(row)}"))
+        if row.dating.source in ("title", "opening"):
+            lines.append(Text(f"  {_safe(row.dating.describe())}", style="dim"))
         f = row.figure
         if f is None or row.evidence is None:
             lines.append(Text.assemble("  ", (NOT_REPORTED, "dim italic")))
+            if row.near:
+                lines.append(Text(f"  close: {_safe(near_text(row))}", style="dim"))
             continue
         line = Text("  ")
         line.append(_safe(f.value), style="bold red" if row.flagged else "bold")
@@ -93,7 +109,9 @@ def _blocks(
 
 def _table(
     c: Comparison, link: Callable[[int], Style | None] | None, selected: int | None
-) -> tuple[Table, list[Text]]:
+) -> tuple[Table, list[Text], list[Text]]:
+    """The table; the notes under it (comparisons, flags); and, for the table alone
+    (the blocks say it in place), where dates came from and which rows came close."""
     table = Table(
         title=Text(f"{_safe(c.measure)}: the figure each report gives"),
         title_justify="left",
@@ -109,10 +127,15 @@ def _table(
     table.add_column("value", no_wrap=True)
     table.add_column("citation", no_wrap=True)
     notes: list[Text] = []
+    about: list[Text] = []
     flags = 0
     for row in c.rows:
         f = row.figure
+        if row.dating.source in ("title", "opening"):
+            about.append(_dating_note(row))
         if f is None or row.evidence is None:
+            if row.near:
+                about.append(_near_note(row))
             table.add_row(
                 Text(_title(row)),
                 Text(_date(row)),
@@ -142,7 +165,7 @@ def _table(
             notes.append(note)
         if row.flagged:
             notes.append(Text(f"{FLAG}{flags} {_safe(row.flagged)}", style="red"))
-    return table, notes
+    return table, notes, about
 
 
 def _cite(

@@ -185,6 +185,15 @@ class Retriever:
     def weight(self, term: str) -> float:
         return self.index.keywords.weight(term)
 
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors of ``texts`` by the index's own model (cosine is a dot product)."""
+        return self.index.embedder.embed(texts)
+
+    def paragraphs(self, doc: str, ordinals: list[int]) -> list[Paragraph]:
+        """A report's paragraphs at these ordinals, in order (those not indexed left out)."""
+        found = self.index.record.paragraphs_at([(doc, i) for i in ordinals if i >= 0])
+        return [found[key] for key in sorted(found)]
+
     def admitted(self, filters: Filters | None) -> list[Report]:
         """The reports the user's filters let through."""
         self.refresh()
