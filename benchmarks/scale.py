@@ -186,7 +186,11 @@ def main() -> None:
     lines = [
         machine_line(["chromadb", "onnxruntime", "langchain-chroma", "sentence-transformers"]),
         "",
-        f"Command: `.venv/bin/python benchmarks/scale.py --sets {args.sets}`. Our index:"
+        f"Command: `.venv/bin/python benchmarks/scale.py --sets {args.sets}"
+        + (f" --ours {args.ours}" if args.ours != CACHE / "scale-ours" else "")
+        + (f" --theirs {args.theirs}" if args.theirs != CACHE / "scale-tutorial" else "")
+        + (" --no-tutorial`" if args.no_tutorial else "`")
+        + ". Our index:"
         f" {ours_state}; the tutorial's: {theirs_state}. Corpus: corpus/*.pdf,"
         " ../shared/real-pdfs and ../shared/real-pdfs-scale.",
         "",
