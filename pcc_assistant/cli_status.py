@@ -27,6 +27,8 @@ def gather(settings: Settings) -> dict[str, Any]:
         "paragraphs": None,
         "vectors": None,
         "newest": None,
+        "collection": None,  # the collection the record names (its vectors are searched)
+        "expected": None,  # the one this pcc's embedder makes; another means: embed again
         "problem": "",
     }
     if where.is_server:
@@ -60,6 +62,13 @@ def _fill(status: dict[str, Any], settings: Settings) -> None:
         from pcc_assistant.index.record import Record
 
         record = Record(settings.index_dir / "record.sqlite")
+    from pcc_assistant.index.store import collection_name
+    from pcc_assistant.ingest.paragraphs import PARAGRAPHING_VERSION
+    from pcc_assistant.pipeline import make_embedder
+
+    embedder = make_embedder(settings, prepare=False)  # loads nothing: its name is enough
+    status["expected"] = collection_name(embedder.name, PARAGRAPHING_VERSION, embedder.dim)
+    status["collection"] = record.get_meta("collection")
     reports = record.reports()
     status["reports"] = len(reports)
     status["paragraphs"] = sum(r.paragraphs for r in reports)
@@ -111,5 +120,10 @@ def _print(info: dict[str, Any]) -> None:
     click.echo(f"paragraphs: {info['paragraphs']}")
     for name, n in (info["vectors"] or {}).items():
         click.echo(f"vectors:    {n} in {name}")
+    if info["collection"] and info["collection"] != info["expected"]:
+        click.echo(
+            f"note:       these vectors are another embedding's; this pcc makes "
+            f"{info['expected']}: `pcc ingest` or `pcc rebuild` embeds every paragraph again"
+        )
     if info["newest"]:
         click.echo(f"newest:     {info['newest']['doc']} (indexed {info['newest']['indexed_at']})")
