@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import asdict, replace
 
 from pcc_assistant.answer.extractive import extract
-from pcc_assistant.answer.model import Answer, Claim
+from pcc_assistant.answer.model import Answer, Claim, numbered
 from pcc_assistant.answer.refusal import Signals, Thresholds, calibrated
 from pcc_assistant.answer.verify import NOT_IN_REPORTS, parse_claims, verify
 from pcc_assistant.config import Settings
@@ -87,6 +87,8 @@ class Assistant:
             raise PccError(
                 f"the {self.index.describe()} holds no reports: run `pcc ingest corpus/` first"
             )
+        if filters is not None and not filters.empty and not self.retriever.admitted(filters):
+            raise PccError(f"no indexed report matches {filters.describe()}: see `pcc list`")
         retrieval = self.retriever.search(question, filters)
         t1 = time.perf_counter()
         answer = self._extractive(question, retrieval)
@@ -101,6 +103,7 @@ class Assistant:
             answer = self._generative(question, retrieval, answer, answerer, on_token)
         elif on_token is not None:
             on_token(answer.text)
+        answer = numbered(answer)
         t2 = time.perf_counter()
         answer.timings_ms = {
             "retrieve": (t1 - t0) * 1000,
@@ -127,12 +130,24 @@ class Assistant:
             context=best.context,
             figure_missing=found.figure_missing,
             name_missing=found.name_missing,
+            type_missing=found.type_missing,
+            year_missing=found.year_missing,
         )
         seen = {k: float(v) for k, v in asdict(signals).items()}
-        if self.thresholds.refuse(signals):
-            return Answer(question, "extractive", False, [], ev, note, signals=seen)
+        why = self.thresholds.why(signals)
+        if why:
+            if why.startswith("the reports don't give"):
+                what = _TYPE_WORDS.get(found.asked.figure if found.asked else "", "")
+                if what:
+                    why = f"the reports don't give {what} for this"
+                why += "; the closest passages are below, as context, not as the answer"
+            return Answer(question, "extractive", False, [], ev, _join(note, why), signals=seen)
         claims = verify(found.claims, ev)
         shown = [c for c in claims if c.verified]
+        if found.unaddressed:
+            titles = {e.paragraph.doc: e.report.title for e in ev}
+            missing = ", ".join(titles.get(d, d) for d in found.unaddressed)
+            note = _join(note, f"{missing}: nothing found that addresses this")
         return Answer(question, "extractive", bool(shown), shown, ev, note, signals=seen)
 
     def _generative(
@@ -184,6 +199,15 @@ class Assistant:
                 + "; ".join(f"{_short(c)} ({c.problem})" for c in dropped),
             )
         return Answer(question, answerer, True, kept + dropped, retrieval.evidence, note)
+
+
+_TYPE_WORDS = {
+    "percent": "a percentage",
+    "money": "an amount",
+    "duration": "a length of time",
+    "count": "a count",
+    "number": "a figure",
+}
 
 
 def _short(c: Claim) -> str:

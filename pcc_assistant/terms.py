@@ -24,6 +24,7 @@ _QUESTION_WORDS = {
     "how",
     "many",
     "much",
+    "often",
     "does",
     "did",
     "do",

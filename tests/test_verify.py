@@ -100,10 +100,27 @@ def test_sentences_and_table_rows() -> None:
     ]
     rows = units(TABLE)
     assert [u.body for u in rows] == ["Robbery 0.3 0.6 1.5", "Theft Offences 28.7 34.5 33.4"]
-    assert rows[0].text.startswith(
-        "Police Recorded Crime Rate of Offences, Year Ending "
-        "September 2019 (columns: Durham North East England and Wales)"
+    # Every figure with its row and column: a reader can tell whose each number is.
+    assert rows[0].text == (
+        "Robbery: Durham 0.3, North East 0.6, England and Wales 1.5 "
+        "(Police Recorded Crime Rate of Offences, Year Ending September 2019)"
     )
+
+
+def test_a_row_whose_columns_cant_be_told_apart_keeps_the_heading() -> None:
+    table = Paragraph(
+        "d",
+        0,
+        "Table 1",
+        "table",
+        (1,),
+        "",
+        "Spend by year\nArea Year One Year Two\nHousing 10 12 14\nTable 1: spend",
+        0,
+        0,
+    )
+    (row,) = units(table)
+    assert row.text == "Spend by year (columns: Area Year One Year Two): Housing 10 12 14"
 
 
 def test_the_kind_of_figure_asked_for() -> None:

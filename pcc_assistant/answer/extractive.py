@@ -1,150 +1,66 @@
 """The default answerer: the retrieved paragraphs' own sentences, chosen and cited.
 
-No model writes anything. Each sentence (or table row) of the best paragraphs is scored by
-how much of the question's weight it covers (rare words weigh more, as in BM25), with the
-paragraph's retrieval rank as a prior and a bonus for a figure when the question asks for
-one. Further sentences are added while they cover parts of the question the answer does
-not cover yet, so "When does X end, and what feeds into Y?" gets both halves. Text inside
-a paragraph is only ever matched and quoted, never obeyed.
+No model writes anything. The question is read first (:mod:`question`: its focus, its
+parts, the type of answer it wants, the names and years it holds the answer to), and the
+paragraphs as a reader sees them (:mod:`sentences`: sentences, list openers and their
+items, table rows with their row and column names). Then:
+
+1. every unit of the best paragraphs is scored by how much of the question's weight it
+   covers (rare words weigh more, as in BM25), with the paragraph's retrieval rank as a
+   prior and a bonus when it holds the type of answer asked for;
+2. the best unit is taken with what completes it: the sentence it leans on ("This is
+   lower than..."), the one that carries it on ("However, ..."), the items of the list
+   it opens;
+3. each part of the question the answer doesn't cover yet gets the best unit for that
+   part; a question across reports gets the best statement of each report. Nothing else
+   is added: a sentence that only shares words with the question is not an answer.
+
+Text inside a paragraph is only ever matched and quoted, never obeyed.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from functools import cache
+from pathlib import Path
 
+import numpy as np
+
+from pcc_assistant.answer import question as asking
 from pcc_assistant.answer.model import Claim, Evidence
+from pcc_assistant.answer.question import Asked, gives_figure, gives_type
 from pcc_assistant.answer.sentences import Unit, figures, flatten, units
+from pcc_assistant.retrieve.scope import forces_named
 from pcc_assistant.terms import terms
 
-_WANTS_FIGURE = re.compile(
-    r"\b(how many|how much|what (?:percentage|proportion|share|number|figure|rate|level|"
-    r"score|value)|percentage|per ?cent|proportion|rate|number of|increase|decrease|rise|"
-    r"fall|change|changed|compare|compared|higher|lower|how long|average|median|results?)\b|%",
-    re.IGNORECASE,
-)
-_WANTS_DATE = re.compile(r"\b(when|what (?:date|year|month)|since when|which year)\b", re.I)
-_DATE = re.compile(
-    r"\b(?:January|February|March|April|May|June|July|August|September|October|November|"
-    r"December)\b|\b(?:19|20)\d\d\b"
-)
+# Kept importable from here: tests and pcc verify use them.
+asked_figure = asking.asked_figure
+names = asking.names
+__all__ = ["Extract", "asked_figure", "extract", "gives_figure", "names"]
+
 _DEFINITION = re.compile(
     r"^\s*(?i:what)\s+(?i:is|are|does)\s+(?:the\s+|an?\s+)?([A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*)"
     r"(?:\s+(?i:stand for|mean|do))?\s*\??\s*$"
 )
-# What kind of figure a question asks for, and what a sentence must hold to give one.
-_ASKS = (
-    (
-        "percent",
-        re.compile(
-            r"\b(?:what|which) (?:percentage|proportion|share)\b|\bby what "
-            r"percentage\b|\bper ?cent\b|\bpercentage of\b",
-            re.I,
-        ),
-    ),
-    (
-        "money",
-        re.compile(
-            r"\bhow much\b.*\b(?:spend|spent|cost|costs|budget|value|worth|"
-            r"pay|paid|price)\b|\b(?:budget|value of|cost of)\b",
-            re.I,
-        ),
-    ),
-    ("duration", re.compile(r"\bhow long\b|\b(?:waiting|wait|response) times?\b", re.I)),
-    ("count", re.compile(r"\bhow many\b", re.I)),
-    (
-        "number",
-        re.compile(
-            r"\bby how much\b|\bwhat (?:was|were)\b.*\b(?:rate|score|number|"
-            r"level|figure|target|total)\b|\bwhat is\b[^?]*'s\b[^?]*\b(?:rate|"
-            r"score|number|level|target|total)\b",
-            re.I,
-        ),
-    ),
-)
-_NUMBER_WORDS = (
-    r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
-    r"twenty|thirty|forty|fifty|hundred|dozen)\b"
-)
-_GIVES = {
-    "percent": re.compile(
-        r"\d\s?%|\bper ?cent\b|\bpercent\b|\b(?:half|third|thirds|quarter|"
-        r"quarters|fifth|fifths|tenth)\b|\b(?:one|two|three|\d+) in (?:\w+|\d+)\b",
-        re.I,
-    ),
-    "money": re.compile(r"[£$€]\s?\d|\d\s?(?:million|billion|bn|m|k)\b", re.I),
-    "duration": re.compile(
-        rf"(?:\d|{_NUMBER_WORDS})\s*(?:seconds?|minutes?|mins?|hours?|"
-        r"days?|weeks?|months?|years?)\b|\b(?:until|to|till|by)\s+"
-        r"(?:\w+\s+)?(?:19|20)\d\d\b",
-        re.I,
-    ),
-    "count": re.compile(
-        rf"(?<!Figure )(?<!Table )(?:\b(?!(?:19|20)\d\d\b)\d[\d,]*(?:\.\d+)?"
-        rf"|{_NUMBER_WORDS})(?![\d.,]?\d)(?!\s?%|\s?per ?cent|st\b|nd\b|rd\b|"
-        r"th\b|\s+(?:months?|years?|weeks?|days?|hours?)\b)",
-        re.I,
-    ),
-    "number": re.compile(r"(?<!Figure )(?<!Table )\b(?!(?:19|20)\d\d\b)\d[\d,.]*", re.I),
-}
-
-
-def asked_figure(question: str) -> str:
-    """``percent``, ``money``, ``duration``, ``count``, ``number`` or ``""``."""
-    return next((kind for kind, pattern in _ASKS if pattern.search(question)), "")
-
-
-_ASKED_UNIT = re.compile(r"\bin (seconds|minutes|hours|days|weeks|months|years)\b", re.I)
-_PERIOD = re.compile(r"\b(?:last|past|previous|next|the|over)\s+$", re.I)
-_HOW_MANY = re.compile(
-    r"\bhow many\s+((?:[\w'-]+\s+){0,3}?[\w'-]+?)\s+(?:does|did|do|were|was|"
-    r"is|are|has|have|had|will|would|can|could|work|in|on|at|of)\b",
-    re.I,
-)
-
-
-def gives_figure(kind: str, text: str, question: str = "") -> bool:
-    """Whether ``text`` holds the kind of figure asked for (not one the question gave).
-
-    A count must count the thing asked about: "How many nurses..." is not answered by
-    "31% of calls", "12 months" or "one of only 7 forces".
-    """
-    if not kind:
-        return True
-    counted: set[str] = set()
-    if kind == "count":
-        m = _HOW_MANY.search(question)
-        phrase = re.split(r"\s+(?:a|per|each|every)\s+", m.group(1))[0] if m else ""
-        counted = set(terms(phrase)) - {"time"}
-    asked = question.lower().split()
-    unit = _ASKED_UNIT.search(question) if kind == "duration" else None
-    for f in _GIVES[kind].finditer(text):
-        if f.group(0).strip().lower() in asked:
-            continue
-        if kind == "duration" and (
-            _PERIOD.search(text[max(0, f.start() - 12) : f.start()])
-            or (unit and unit.group(1).lower().rstrip("s") not in f.group(0).lower())
-        ):
-            continue  # "over the last 12 months" is the period, not the time asked for
-        if counted:  # the thing counted is named just after the number, or not long before
-            after = set(terms(" ".join(text[f.end() :].split()[:4])))
-            before = set(terms(" ".join(text[: f.start()].split()[-25:])))
-            if not counted <= (after | before):
-                continue
-        return True
-    return False
-
-
+# A sentence that leans on the one before it.
 _ANAPHORA = re.compile(
     r"^(?:This|These|That|Those|It|They|Their|Its|Such|However|Additionally|Further|"
-    r"Furthermore|Also|In addition|As a result|Underlying this|But)\b"
+    r"Furthermore|Also|In addition|As a result|Underlying this|But|Despite this|"
+    r"Consequently|Therefore|Following this|Since then|As such)\b"
 )
 _ACRONYM = re.compile(r"((?:[A-Z][\w'-]*[\s,]+(?:(?:and|of|for|the|&)\s+)*){1,8})\(([A-Z]{2,})s?\)")
+_CAPS = re.compile(r"\b([A-Z]{2,6})s?\b")
 _PARAGRAPHS_READ = 8
-W_COVER, W_CONTEXT, W_PRIOR, W_FIGURE = 0.55, 0.25, 0.2, 0.12
-_MAX_CLAIMS = 4
-_MIN_GAIN = 0.1  # share of the question's weight a further sentence must add
+_MAX_UNITS = 5  # sentences or rows, besides the items of a list
+_MAX_ITEMS = 8
+_PART_COVERED = 0.5  # share of a part's weight the answer must hold for it to be answered
+_PART_MIN = 0.4  # ... a unit must hold to be added for a part
+_MIN_GAIN = 0.1  # share of the focus's weight a further sentence must add
+_OWN_ANSWER = 0.6  # share of the focus's weight that makes a sentence an answer by itself
+_CONTINUES = 0.6  # the next sentence goes on about the same thing: this share of best's cover
 
 
 @dataclass(frozen=True)
@@ -158,42 +74,6 @@ class Scored:
     words: frozenset[str]  # the unit's terms, with its acronyms spelled out
 
 
-_NAME = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][A-Za-z0-9-]*[A-Za-z0-9])")
-
-
-def names(question: str) -> set[str]:
-    """Capitalised words inside the question (places, bodies, schemes): ``Cleveland``."""
-    first = question.split(maxsplit=1)[0] if question.split() else ""
-    found = {m.group(1) for m in _NAME.finditer(question) if m.group(1) != first}
-    return {n for n in found if n.lower() not in _stop_names()}
-
-
-def _stop_names() -> set[str]:
-    return {
-        "i",
-        "what",
-        "which",
-        "how",
-        "who",
-        "when",
-        "where",
-        "why",
-        "is",
-        "are",
-        "does",
-        "did",
-        "the",
-        "a",
-        "an",
-        "in",
-        "of",
-        "and",
-        "police",
-        "crime",
-        "report",
-    }
-
-
 @dataclass(frozen=True)
 class Extract:
     claims: list[Claim]
@@ -201,6 +81,10 @@ class Extract:
     wants_figure: bool
     figure_missing: bool = False  # a figure of the kind asked for is in no chosen sentence
     name_missing: bool = False  # a name the question gives is nowhere near the answer
+    type_missing: bool = False  # no chosen sentence holds the type asked for (a date, a name)
+    year_missing: bool = False  # a year the question asks about is not in the cited paragraphs
+    asked: Asked | None = None
+    unaddressed: list[str] = field(default_factory=list)  # reports that don't address it
 
 
 def _share(q: dict[str, float], words: set[str] | frozenset[str]) -> float:
@@ -221,9 +105,6 @@ def acronyms(texts: Sequence[str]) -> dict[str, set[str]]:
                 words = caps[-len(initials) :]
             found.setdefault(initials.lower(), set()).update(terms(" ".join(words)))
     return found
-
-
-_CAPS = re.compile(r"\b([A-Z]{2,6})s?\b")
 
 
 def initialisms(question: str) -> dict[str, set[str]]:
@@ -251,69 +132,168 @@ def _unit_words(u: Unit, expand: dict[str, set[str]]) -> frozenset[str]:
     return frozenset(words)
 
 
-def score_units(
-    question: str, evidence: Sequence[Evidence], weight: Callable[[str], float]
-) -> tuple[list[Scored], dict[str, float], bool]:
-    q = {t: weight(t) for t in set(terms(question))}
-    wants_figure = bool(_WANTS_FIGURE.search(question))
-    wants_date = bool(_WANTS_DATE.search(question))
-    asked_figures = figures(question)
-    kind = asked_figure(question)
-    definition = _DEFINITION.match(question)
+UNIT_FEATURES = (
+    "cover",  # share of the focus's word weight in the unit
+    "context",  # ... in the unit, its paragraph, headings and report name
+    "prior",  # 1 / (1 + rank / 2) of its paragraph in the retrieval
+    "para_gap",  # its paragraph's re-ranking score below the first's (over 10, at most 1)
+    "density",  # the focus's words among the unit's words
+    "gives_type",  # +1 holds the type of answer asked for, -1 doesn't, 0 none asked
+    "new_figure",  # holds a figure the question didn't give (no type asked)
+    "defines",  # says what the term a "what is X" question asks about is
+    "fragment",  # a sentence under 25 characters
+    "opener",  # opens a list
+    "row",  # a table row
+    "item",  # an item of a list
+    "first",  # its paragraph's first unit
+)
+_UNIT_WEIGHTS = Path(__file__).with_name("unit_weights.json")
+# Used only when unit_weights.json is missing: the hand-set weights of the first version.
+_DEFAULT_WEIGHTS = {
+    "cover": 0.55,
+    "context": 0.25,
+    "prior": 0.2,
+    "density": 0.05,
+    "gives_type": 0.12,
+    "new_figure": 0.03,
+    "defines": 0.3,
+    "fragment": -0.1,
+    "opener": -0.05,
+}
+
+
+@cache
+def unit_weights() -> np.ndarray:
+    named = _DEFAULT_WEIGHTS
+    if _UNIT_WEIGHTS.is_file():
+        named = json.loads(_UNIT_WEIGHTS.read_text())["weights"]
+    return np.array([float(named.get(f, 0.0)) for f in UNIT_FEATURES])
+
+
+def unit_features(
+    asked: Asked, evidence: Sequence[Evidence], weight: Callable[[str], float]
+) -> tuple[list[Scored], np.ndarray]:
+    """Every unit of the best paragraphs, with one row of :data:`UNIT_FEATURES` each."""
+    q = {t: weight(t) for t in set(terms(asked.focus))}
+    asked_figures = figures(asked.focus)
+    definition = _DEFINITION.match(asked.focus)
     defined = definition.group(1) if definition else ""
-    read = evidence[:_PARAGRAPHS_READ]
     expand = acronyms([e.paragraph.text for e in evidence])
-    for short, long in initialisms(question).items():
+    for short, long in initialisms(asked.question).items():
         expand.setdefault(short, set()).update(long)
-    scored: list[Scored] = []
-    for rank, e in enumerate(read):
+    found: list[Scored] = []
+    rows: list[tuple[float, ...]] = []
+    top = evidence[0].score if evidence else 0.0
+    typed = asked.type in ("figure", "date", "name", "reason")
+    for rank, e in enumerate(evidence[:_PARAGRAPHS_READ]):
         p = e.paragraph
         around = set(terms(f"{p.section} {p.label} {e.report.title} {e.report.organisation}"))
         para_words = set(terms(flatten(p.text))) | around
         for w in list(para_words):
             para_words |= expand.get(w, set())
         prior = 1.0 / (1.0 + 0.5 * rank)
+        gap = max(e.score - top, -10.0) / 10.0
         for i, u in enumerate(units(p)):
             words = _unit_words(u, expand)
             cov = _share(q, words)
             context = _share(q, words | para_words)
-            density = sum(1 for t in q if t in words) / max(len(words), 8)
-            score = W_COVER * cov + W_CONTEXT * context + W_PRIOR * prior + 0.05 * density
-            if kind:
-                score += W_FIGURE if gives_figure(kind, u.body, question) else -W_FIGURE
-            elif wants_figure:
-                score += W_FIGURE / 2 if figures(u.body) - asked_figures else 0.0
-            if wants_date and _DATE.search(u.body):
-                score += 0.1
-            if defined and re.search(
-                rf"{re.escape(defined)}\s*\(|\({re.escape(defined)}\)|{re.escape(defined)}"
-                r"\s+(?:stands for|means|is an?|is the|are)\b",
-                u.body,
-            ):
-                score += 0.3
-            if u.kind == "sentence" and len(u.body) < 25:
-                score -= 0.1  # a fragment answers little
-            scored.append(Scored(e, u, i, score, cov, context, words | frozenset(around)))
+            gives = (1.0 if gives_type(asked.type, u.body, asked.focus) else -1.0) if typed else 0.0
+            defines = bool(defined) and bool(
+                re.search(
+                    rf"{re.escape(defined)}\s*\(|\({re.escape(defined)}\)|{re.escape(defined)}"
+                    r"\s+(?:stands for|means|is an?|is the|are)\b",
+                    u.body,
+                )
+            )
+            rows.append(
+                (
+                    cov,
+                    context,
+                    prior,
+                    gap,
+                    sum(1 for t in q if t in words) / max(len(words), 8),
+                    gives,
+                    float(not typed and bool(figures(u.body) - asked_figures)),
+                    float(defines),
+                    float(u.kind == "sentence" and len(u.body) < 25 and u.role != "item"),
+                    float(u.role == "opener" and asked.type != "list"),
+                    float(u.kind == "row"),
+                    float(u.role == "item"),
+                    float(i == 0),
+                )
+            )
+            found.append(Scored(e, u, i, 0.0, cov, context, words | frozenset(around)))
+    return found, np.array(rows, dtype=np.float64).reshape(len(rows), len(UNIT_FEATURES))
+
+
+def score_units(
+    asked: Asked, evidence: Sequence[Evidence], weight: Callable[[str], float]
+) -> list[Scored]:
+    """Every unit of the best paragraphs, best first, scored with the fitted weights."""
+    found, x = unit_features(asked, evidence, weight)
+    scores = x @ unit_weights() if len(found) else np.zeros(0)
+    scored = [replace(s, score=float(v)) for s, v in zip(found, scores, strict=True)]
     scored.sort(key=lambda s: -s.score)
-    return scored, q, wants_figure
+    return scored
 
 
-def _with_context(best: Scored, scored: list[Scored], after: bool = True) -> list[Scored]:
-    """A sentence with the sentences it leans on or that carry it on.
-
-    "This is lower than..." needs the sentence before; a sentence followed by "This is an
-    App..." or "However, ... suspended" is finished by the one after.
-    """
+def _completed(best: Scored, scored: list[Scored], asked: Asked) -> list[Scored]:
+    """A unit with what it needs to be read: the sentence it leans on, the one that
+    carries it on, and the items of the list it opens."""
     if best.unit.kind != "sentence":
         return [best]
     same = {s.index: s for s in scored if s.evidence is best.evidence}
     chosen = [best]
     if best.index > 0 and _ANAPHORA.match(best.unit.body) and best.index - 1 in same:
-        chosen.insert(0, same[best.index - 1])
-    nxt = same.get(best.index + 1) if after else None
-    if nxt is not None and (_ANAPHORA.match(nxt.unit.body) or best.unit.body.endswith(":")):
-        chosen.append(nxt)
+        before = same[best.index - 1]
+        if before.unit.role != "item":
+            chosen.insert(0, before)
+    if best.unit.role == "opener":
+        i = best.index + 1
+        while i in same and same[i].unit.role == "item" and len(chosen) < _MAX_ITEMS + 1:
+            chosen.append(same[i])
+            i += 1
+        return chosen
+    nxt = same.get(best.index + 1)
+    if (
+        nxt is not None
+        and nxt.unit.role != "item"
+        and (
+            _ANAPHORA.match(nxt.unit.body) or nxt.coverage >= _CONTINUES * max(best.coverage, 0.01)
+        )
+    ):
+        chosen.append(nxt)  # it leans on this one, or goes on about the same thing
+    if asked.type in ("figure", "date", "name", "reason") and not any(
+        gives_type(asked.type, c.unit.body, asked.focus) for c in chosen
+    ):
+        # "Why is X higher?" answered by "X is higher."; the reason is in what follows.
+        for i in range(best.index + 1, best.index + 3):
+            later = same.get(i)
+            if later is not None and gives_type(asked.type, later.unit.body, asked.focus):
+                chosen.extend(
+                    same[j] for j in range(best.index + 1, i + 1) if same[j] not in chosen
+                )
+                break
     return chosen
+
+
+def _same_passage(s: Scored, best: Scored) -> bool:
+    a, b = s.evidence.paragraph, best.evidence.paragraph
+    return a.doc == b.doc and abs(a.ordinal - b.ordinal) <= 1
+
+
+def _strong_elsewhere(s: Scored, best: Scored) -> bool:
+    """A sentence elsewhere in the same report that is an answer in its own right (most of
+    the question's weight), not one that only shares a few words with it."""
+    return s.evidence.paragraph.doc == best.evidence.paragraph.doc and s.coverage >= _OWN_ANSWER
+
+
+def _nearness(s: Scored, best: Scored) -> float:
+    """What follows in the same paragraph answers "and what happens next?" before a
+    sentence elsewhere that only shares the words."""
+    if s.evidence is not best.evidence:
+        return 0.0
+    return 0.3 if 0 < s.index - best.index <= 2 else 0.15
 
 
 def _cover(s: Scored) -> bool:
@@ -335,50 +315,157 @@ def extract(
     cross_report: bool = False,
 ) -> Extract:
     """The sentences that answer ``question``, each citing its paragraph."""
-    scored, q, wants_figure = score_units(question, evidence, weight)
+    asked = asking.read(question)
+    scored = score_units(asked, evidence, weight)
+    q = {t: weight(t) for t in set(terms(asked.focus))}
     if not scored:
-        return Extract([], None, wants_figure)
-    best = scored[0]
-    chosen = _with_context(best, scored)
+        return Extract([], None, asked.type == "figure", asked=asked)
+    usable = [s for s in scored if not _cover(s)] or scored
+    best = usable[0]
+    chosen = _completed(best, scored, asked)
 
     def taken(s: Scored) -> bool:
         return any(s.evidence is c.evidence and s.index == c.index for c in chosen)
 
-    docs = {best.evidence.paragraph.doc}
-    while len(chosen) < _MAX_CLAIMS:
+    def add(s: Scored) -> None:
+        chosen.extend(c for c in _completed(s, scored, asked) if not taken(c))
+
+    # Each part of the question the answer doesn't cover yet: its own best unit.
+    if len(asked.parts) > 1:
+        for part in asked.parts:
+            pq = {t: weight(t) for t in set(terms(part))}
+            if not pq:
+                continue
+            covered = frozenset().union(*(c.words for c in chosen))
+            if _share(pq, covered) >= _PART_COVERED:
+                continue
+            pick = max(
+                (s for s in usable[:40] if not taken(s)),
+                key=lambda s: _share(pq, s.words) + 0.3 * s.score + _nearness(s, best),
+                default=None,
+            )
+            if pick is not None and _share(pq, pick.words) >= _PART_MIN:
+                add(pick)
+    # What the chosen sentences don't cover yet, from the same passage only (the paragraph
+    # or its neighbours): "At the time of writing, the first application was going through
+    # the courts" completes an answer; a sentence elsewhere that shares words does not.
+    while (
+        best.unit.kind != "row" and len([c for c in chosen if c.unit.role != "item"]) < _MAX_UNITS
+    ):
         covered = frozenset().union(*(c.words for c in chosen))
-        pick: Scored | None = None
-        pick_value = 0.0
-        for s in scored[:40]:
-            if taken(s) or s.score < 0.5 * best.score:
-                continue
-            if s.unit.kind == "row" and any(c.evidence is s.evidence for c in chosen):
-                continue  # one row of a table answers; more rows are noise
-            if _cover(s):
-                continue  # a cover page matches a question's date or name, states no fact
-            gain = _share(q, s.words - covered)
-            other = cross_report and s.evidence.paragraph.doc not in docs
-            tie = s.score >= 0.95 * best.score and s.coverage >= 0.6  # as good: say both
-            if gain < _MIN_GAIN and not tie and not (other and s.score >= 0.6 * best.score):
-                continue
-            value = s.score + 0.5 * gain + (0.5 if other else 0.0)
-            if value > pick_value:
-                pick, pick_value = s, value
-        if pick is None:
+        pick = max(
+            (
+                s
+                for s in usable[:40]
+                if not taken(s)
+                and s.evidence.paragraph.kind != "figure"  # a chart's caption states nothing
+                and (_same_passage(s, best) or _strong_elsewhere(s, best))
+                and s.score >= 0.5 * best.score
+            ),
+            key=lambda s: _share(q, s.words - covered),
+            default=None,
+        )
+        if pick is None or _share(q, pick.words - covered) < _MIN_GAIN:
             break
-        chosen.extend(c for c in _with_context(pick, scored, after=False) if not taken(c))
-        docs.add(pick.evidence.paragraph.doc)
-    chosen = chosen[: _MAX_CLAIMS + 1]
+        add(pick)
+    # A question across reports: the best statement of each report searched.
+    unaddressed: list[str] = []
+    if cross_report:
+        docs = list(dict.fromkeys(e.paragraph.doc for e in evidence[:_PARAGRAPHS_READ]))
+        for doc in docs:
+            if any(c.evidence.paragraph.doc == doc for c in chosen):
+                continue
+            pick = next((s for s in usable if s.evidence.paragraph.doc == doc), None)
+            if (
+                pick is not None
+                and pick.coverage >= 0.5 * best.coverage
+                and pick.score >= (0.5 * best.score)
+            ):
+                add(pick)
+            else:
+                unaddressed.append(doc)
+    sentences = [c for c in chosen if c.unit.role != "item"]
+    if len(sentences) > _MAX_UNITS:
+        keep = {id(c) for c in sentences[:_MAX_UNITS]}
+        chosen = [c for c in chosen if c.unit.role == "item" or id(c) in keep]
     order = {e.marker: i for i, e in enumerate(evidence)}
     first = best.evidence.marker
     chosen.sort(key=lambda s: (s.evidence.marker != first, order[s.evidence.marker], s.index))
-    claims = [Claim(s.unit.text, (s.evidence.marker,), True, "", (s.unit.body,)) for s in chosen]
-    kind = asked_figure(question)
-    missing = not any(gives_figure(kind, s.unit.body, question) for s in chosen)
-    near = " ".join(
+    claims = [
+        Claim(tidy(s.unit.text), (s.evidence.marker,), True, "", (s.unit.body,)) for s in chosen
+    ]
+    return Extract(
+        claims,
+        best,
+        asked.type == "figure",
+        figure_missing=not any(
+            gives_figure(asked.figure, s.unit.body, asked.focus) for s in chosen
+        ),
+        name_missing=_name_missing(asked, chosen, evidence),
+        type_missing=asked.type in ("date", "name")
+        and not any(gives_type(asked.type, s.unit.text, asked.focus) for s in chosen),
+        year_missing=_year_missing(asked, chosen),
+        asked=asked,
+        unaddressed=unaddressed,
+    )
+
+
+def _near(chosen: list[Scored]) -> str:
+    return " ".join(
         f"{s.evidence.paragraph.text} {s.evidence.paragraph.section} {s.evidence.report.title} "
-        f"{s.evidence.report.organisation}"
+        f"{s.evidence.report.organisation} {s.evidence.paragraph.doc}"
         for s in chosen
-    ).lower()
-    unnamed = any(n.lower() not in near for n in names(question))
-    return Extract(claims, best, wants_figure, missing, unnamed)
+    )
+
+
+def _name_missing(asked: Asked, chosen: list[Scored], evidence: Sequence[Evidence]) -> bool:
+    """A name the question gives (a place, a body, a scheme) that neither the answer's
+    passages nor anything else retrieved from the same reports mention: an answer about
+    somewhere else. Names that identify the document ("the Transparency Board's action
+    log") are usually in its other paragraphs, its title or its file name."""
+    docs = {s.evidence.paragraph.doc for s in chosen}
+    same = " ".join(e.paragraph.text for e in evidence if e.paragraph.doc in docs)
+    passage = " " + re.sub(r"[_\W]+", " ", _near(chosen)).lower() + " "
+    report = " " + re.sub(r"[_\W]+", " ", same).lower() + passage
+
+    def mentioned(name: str) -> bool:
+        # A force area must be the passage's own: a report mentions other forces in
+        # passing ("commissioned with the PCC for Cleveland"), which says nothing of them.
+        near = passage if forces_named(name) else report
+        words = [w for w in re.sub(r"[_\W]+", " ", name).lower().split() if w]
+        initials = "".join(w[0] for w in words if w not in ("of", "and", "for", "the"))
+        return (
+            f" {' '.join(words)} " in near
+            or all(f" {w} " in near for w in words)
+            or (len(initials) > 1 and f" {initials} " in near)
+            or (len(initials) > 1 and f" {''.join(w[0] for w in words)} " in near)
+        )
+
+    return not all(mentioned(n) for n in asked.names)
+
+
+def _year_missing(asked: Asked, chosen: list[Scored]) -> bool:
+    """A year the question asks about that no cited paragraph (or its report) mentions:
+    "in 2018" answered from a 2020 passage is another year's answer."""
+    if not asked.years:
+        return False
+    near = _near(chosen)
+    dates = " ".join(
+        s.evidence.report.date.isoformat() for s in chosen if s.evidence.report.date is not None
+    )
+    return any(y not in near and y not in dates for y in asked.years)
+
+
+_SUPERSCRIPT = re.compile(r"(?<=[A-Za-z.,;:)])[¹²³⁴⁵⁶⁷⁸⁹⁰]+|^[¹²³⁴⁵⁶⁷⁸⁹⁰]+\s*")
+_LEADING_JOIN = re.compile(r"^(?:And|But|Or|So|Also|Then),?\s+(?=\w)")
+
+
+def tidy(text: str) -> str:
+    """A quoted sentence as it reads in an answer: no footnote marks ("²"), no leading
+    "And"; every word and figure still the paragraph's own."""
+    text = _SUPERSCRIPT.sub("", text)
+    m = _LEADING_JOIN.match(text)
+    if m:
+        rest = text[m.end() :]
+        text = rest[:1].upper() + rest[1:]
+    return text

@@ -70,6 +70,21 @@ class Answer:
         return list(seen.values())
 
 
+def numbered(a: Answer) -> Answer:
+    """The answer with its citations numbered [1], [2], ... in the order the answer shows
+    them (the paragraphs it cites first, then the rest of what was retrieved), so that
+    the terminal, the chat and the export all read the same numbers."""
+    from dataclasses import replace
+
+    order = [e.marker for e in a.cited()] if a.answerable else []
+    order += [e.marker for e in a.retrieved if e.marker not in order]
+    new = {old: n for n, old in enumerate(order, 1)}
+    by_marker = {e.marker: e for e in a.retrieved}
+    retrieved = [replace(by_marker[old], marker=new[old]) for old in order]
+    claims = [replace(c, markers=tuple(new.get(m, m) for m in c.markers)) for c in a.claims]
+    return replace(a, claims=claims, retrieved=retrieved)
+
+
 def format_date(report: Report) -> str:
     return f"{report.date.day} {report.date.strftime('%b %Y')}" if report.date else "undated"
 

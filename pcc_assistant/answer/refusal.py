@@ -24,6 +24,8 @@ class Signals:
     context: float  # ... in the best sentence's paragraph and its section headings
     figure_missing: bool  # the question asks for a kind of figure the answer doesn't hold
     name_missing: bool = False  # a name in the question (Cleveland) is not near the answer
+    type_missing: bool = False  # it asks for a date or a name that no chosen sentence gives
+    year_missing: bool = False  # a year it asks about is in no cited paragraph
 
 
 @dataclass(frozen=True)
@@ -33,15 +35,27 @@ class Thresholds:
     min_context: float = 0.45
     refuse_when_figure_missing: bool = False
     refuse_when_name_missing: bool = False
+    refuse_when_type_missing: bool = False
+    refuse_when_year_missing: bool = False
 
     def refuse(self, s: Signals) -> bool:
+        return self.why(s) != ""
+
+    def why(self, s: Signals) -> str:
+        """What the answer lacks, for the reader ("" when the evidence is strong enough)."""
         if s.similarity < self.min_similarity:
-            return True
+            return "nothing indexed is close enough in meaning"
         if s.coverage < self.min_coverage or s.context < self.min_context:
-            return True
+            return "no passage covers enough of the question"
         if self.refuse_when_name_missing and s.name_missing:
-            return True
-        return self.refuse_when_figure_missing and s.figure_missing
+            return "the closest passages are not about the place or body the question names"
+        if self.refuse_when_year_missing and s.year_missing:
+            return "the closest passages are not about the year the question asks about"
+        if self.refuse_when_figure_missing and s.figure_missing:
+            return "the reports don't give the figure asked for"
+        if self.refuse_when_type_missing and s.type_missing:
+            return "the reports don't give the date or name asked for"
+        return ""
 
 
 @cache

@@ -6,6 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from pcc_assistant.answer.tables import read_row
 from pcc_assistant.types import Paragraph
 
 _ABBREV = re.compile(
@@ -32,6 +33,7 @@ class Unit:
     text: str  # as shown in an answer: verbatim from the paragraph (rows carry headings)
     body: str  # the sentence or row alone, for matching the question against
     kind: str  # "sentence" or "row"
+    role: str = ""  # "item" of a list, "opener" of one (ends with ":" or precedes items)
 
 
 def fold(text: str) -> str:
@@ -87,7 +89,13 @@ def _is_heading(line: str) -> bool:
     )
 
 
+# "supported in three core ways: 1. Victims ... 2. Witnesses ...": a list run into a line.
+_INLINE_ITEM = re.compile(r"(?:(?<=:)|(?<=[.;]))\s+(?:\(?\d{1,2}[.)]|\(?[a-h]\))\s+(?=\S)")
+
+
 def units(p: Paragraph) -> list[Unit]:
+    """A paragraph's sentences, list items and table rows, in order, each knowing its role:
+    a sentence that opens a list is followed by the list's items."""
     if p.kind == "table":
         return table_units(p)
     lines = p.text.split("\n")
@@ -101,10 +109,31 @@ def units(p: Paragraph) -> list[Unit]:
         out.append(Unit(m.group(1).strip(), m.group(1).strip(), "sentence"))
         text = flatten(text)[m.end() :]
     # Items of a list ("- the SARC, which offers ...") are read one by one.
-    for item in _LIST_ITEM.split(text):
-        item = flatten(item)
-        out.extend(Unit(s, s, "sentence") for s in split_sentences(item) if len(s) > 2)
+    chunks = [flatten(c) for c in _LIST_ITEM.split(text)]
+    for n, chunk in enumerate(chunks):
+        pieces = _inline_items(chunk)
+        for k, piece in enumerate(pieces):
+            item = n > 0 or k > 0
+            sentences = [s for s in split_sentences(piece) if len(s) > 2]
+            for i, sentence in enumerate(sentences):
+                last = i == len(sentences) - 1
+                opens = last and (
+                    sentence.endswith(":") or (not item and (len(pieces) > 1 or len(chunks) > 1))
+                )
+                role = "item" if item and i == 0 else "opener" if opens else ""
+                out.append(Unit(sentence, sentence, "sentence", role))
     return out
+
+
+def _inline_items(text: str) -> list[str]:
+    """A sentence ending in ":" followed by "1. ... 2. ..." split into opener and items."""
+    if ":" not in text:
+        return [text]
+    head, colon, tail = text.partition(":")
+    pieces = [p.strip() for p in _INLINE_ITEM.split(colon + " " + tail) if p.strip(" :")]
+    if len(pieces) < 2:
+        return [text]
+    return [head + ":", *pieces]
 
 
 def table_units(p: Paragraph) -> list[Unit]:
@@ -122,6 +151,16 @@ def table_units(p: Paragraph) -> list[Unit]:
     title = " ".join(lines[: max(first - 1, 0)])
     caption = next((ln for ln in lines[rows[-1] + 1 :] if ln.lower().startswith("figure")), "")
     context = flatten(title or caption)
-    if header:
-        context = f"{context} (columns: {header})" if context else f"columns: {header}"
-    return [Unit(f"{context}: {lines[i]}" if context else lines[i], lines[i], "row") for i in rows]
+    out = []
+    for i in rows:
+        cells = read_row(lines[i], header) if header else None
+        if cells is not None:
+            label, values = cells
+            shown = f"{label}: " + ", ".join(f"{col} {value}" for col, value in values)
+            out.append(Unit(f"{shown} ({context})" if context else shown, lines[i], "row"))
+        elif header:
+            lead = f"{context} (columns: {header})" if context else f"columns: {header}"
+            out.append(Unit(f"{lead}: {lines[i]}", lines[i], "row"))
+        else:
+            out.append(Unit(f"{context}: {lines[i]}" if context else lines[i], lines[i], "row"))
+    return out

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, replace
 
 from pcc_assistant.answer.sentences import figures, flatten, fold, units
+from pcc_assistant.answer.tables import PLACES, split_columns
 from pcc_assistant.compare.periods import (
     MONTH_RE,
     PERIOD_RE,
@@ -103,12 +104,6 @@ _COMPARATIVE = re.compile(
     r"\b(higher|lower|above|below|up|down|compared|comparable|similar|than|increase|decrease|"
     r"better|worse)\b",
     re.IGNORECASE,
-)
-# Places a report compares itself with, besides its own.
-_PLACES = re.compile(
-    r"\b(England and Wales|England|Wales|United Kingdom|(?i:nationally)|national(?= average)|"
-    r"(?:North|South) (?:East|West)|East Midlands|West Midlands|Yorkshire and the Humber|"
-    r"(?:North|South|East|West)(?: policing)? areas?|regionally|MSG|most similar group)\b"
 )
 _THRESHOLD = re.compile(
     r"\b(?:below|above|under|over|beneath|exceed(?:ed|ing|s)?|(?:less|more|fewer) than|"
@@ -243,7 +238,7 @@ def _pieces(p: Paragraph, title: str) -> list[_Piece]:
                 continue  # a date at the end of a title line, not a row of figures
             columns: tuple[str, ...] = ()
             if len(values) > 1:
-                columns = _columns(heading, len(values))
+                columns = split_columns(heading, len(values))
                 if not columns:
                     continue  # can't tell which column is which: not used
             context = " ".join([p.section, *prose[-2:], heading])
@@ -266,25 +261,6 @@ def _pieces(p: Paragraph, title: str) -> list[_Piece]:
             out.append(_Piece(s, "sentence", at, f"{p.section} {before}", after))
     del title
     return out
-
-
-def _columns(heading: str, n: int) -> tuple[str, ...]:
-    """A table heading split into ``n`` columns: known places kept whole, else words."""
-    words = heading.split()
-    cols: list[str] = []
-    i = 0
-    while i < len(words):
-        rest = " ".join(words[i:])
-        m = _PLACES.match(rest)
-        if m and m.start() == 0:
-            cols.append(m.group(0))
-            i += len(m.group(0).split())
-        else:
-            cols.append(words[i])
-            i += 1
-    if len(cols) == n + 1:  # the first heading names the rows ("Dataset", "Department")
-        cols = cols[1:]
-    return tuple(cols) if len(cols) == n else ()
 
 
 def report_place(r: Report) -> str:
@@ -319,7 +295,7 @@ def read(measure: str, p: Paragraph, report: Report) -> list[Figure]:
         place_from = "text" if place else ("report" if own else "")
         if not place and piece.kind == "sentence":
             # "Nationally, ..." at the head of the paragraph covers its sentences
-            lead = _PLACES.match(re.sub(r"^\s*(?:[-•]\s*)?[\d.]+\s+", "", flat))
+            lead = PLACES.match(re.sub(r"^\s*(?:[-•]\s*)?[\d.]+\s+", "", flat))
             if lead:
                 place, place_from = lead.group(1), "paragraph"
         place = place or own
@@ -435,10 +411,10 @@ def _place(head: str, tail: str) -> str:
     head = re.split(r"[,;]", head)[-1]
     tail = re.split(r"[,;]", tail)[0]
     found = [(m.end(), m.group(1)) for m in _POSSESSIVE.finditer(head)]
-    found += [(m.end(), m.group(1)) for m in _PLACES.finditer(head)]
+    found += [(m.end(), m.group(1)) for m in PLACES.finditer(head)]
     if found:
         return max(found)[1]
-    m = _PLACES.search(tail[:60])
+    m = PLACES.search(tail[:60])
     return m.group(1) if m else ""
 
 

@@ -32,6 +32,10 @@ class KeywordHit:
     ordinal: int
     score: float
 
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.doc, self.ordinal)
+
 
 def keyword_text(p: Paragraph) -> str:
     return f"{p.label} {p.section} {p.text}"
@@ -49,6 +53,9 @@ class KeywordIndex:
         self._keys: list[tuple[str, int]] = []
         self._codes: np.ndarray = np.zeros(0, dtype=np.int32)  # each paragraph's doc, as a number
         self._code_of: dict[str, int] = {}
+        self._row_of: dict[tuple[str, int], int] = {}
+        self._rows: Any = None  # each paragraph's word ids (CSR), made on first use
+        self._vocab: list[str] = []
         self._df: dict[str, int] = {}
         self._version = -1
         self._loaded = False
@@ -108,6 +115,8 @@ class KeywordIndex:
         for d, _ in keys:
             self._code_of.setdefault(d, len(self._code_of))
         self._codes = np.array([self._code_of[d] for d, _ in keys], dtype=np.int32)
+        self._row_of = {key: i for i, key in enumerate(keys)}
+        self._rows = None
         self._loaded = True
 
     def version(self) -> int:
@@ -158,16 +167,54 @@ class KeywordIndex:
         # as the rarest: a question's "paid" or "alone" shouldn't outweigh its "VCAS".
         return idf(df, n) if df else UNSEEN_WEIGHT * idf(1, n)
 
+    def words_of(self, keys: Collection[tuple[str, int]]) -> dict[tuple[str, int], frozenset[str]]:
+        """The words each paragraph is indexed under (its label, section path and text), read
+        from the index instead of cut again; keys not in the index are absent."""
+        if not self._loaded:
+            self.load()
+        if self._model is None:
+            return {}
+        if self._rows is None:
+            from scipy.sparse import csc_matrix
+
+            sc = self._model.scores
+            shape = (int(sc["num_docs"]), len(sc["indptr"]) - 1)
+            self._rows = csc_matrix((sc["data"], sc["indices"], sc["indptr"]), shape=shape).tocsr()
+            self._vocab = [""] * shape[1]
+            for term, i in self._model.vocab_dict.items():
+                if i < shape[1]:
+                    self._vocab[i] = term
+        rows, vocab = self._rows, self._vocab
+        out: dict[tuple[str, int], frozenset[str]] = {}
+        for key in keys:
+            i = self._row_of.get(key)
+            if i is not None:
+                ids = rows.indices[rows.indptr[i] : rows.indptr[i + 1]]
+                out[key] = frozenset(vocab[j] for j in ids.tolist())
+        return out
+
     def search(self, query: str, k: int, docs: Collection[str] | None = None) -> list[KeywordHit]:
         """Best ``k`` paragraphs for ``query``, only from ``docs`` when given."""
+        return self.search_scored(query, k, docs)[0]
+
+    def search_scored(
+        self,
+        query: str,
+        k: int,
+        docs: Collection[str] | None = None,
+        also: Collection[tuple[str, int]] = (),
+    ) -> tuple[list[KeywordHit], dict[tuple[str, int], float]]:
+        """Best ``k`` paragraphs for ``query`` (only from ``docs`` when given), and the
+        scores of the paragraphs at the keys ``also`` (0 for no shared word), from one
+        scoring pass."""
         if not self._loaded:
             self.load()
         if self._model is None or not self._keys:
-            return []
+            return [], {}
         vocab = self._model.vocab_dict
         tokens = [t for t in terms(query) if t in vocab]
         if not tokens:
-            return []
+            return [], {}
         mask = None
         if docs is not None:
             wanted = np.zeros(len(self._code_of) + 1, dtype=np.float32)
@@ -177,4 +224,6 @@ class KeywordIndex:
         k = min(k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
-        return [KeywordHit(*self._keys[int(i)], float(scores[i])) for i in top if scores[i] > 0]
+        hits = [KeywordHit(*self._keys[int(i)], float(scores[i])) for i in top if scores[i] > 0]
+        extra = {key: float(scores[self._row_of[key]]) for key in also if key in self._row_of}
+        return hits, extra

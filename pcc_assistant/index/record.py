@@ -149,13 +149,16 @@ class Record:
 
     def paragraphs_at(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], Paragraph]:
         """The paragraphs at these (doc, ordinal) keys; keys no longer indexed are absent."""
-        found: dict[tuple[str, int], Paragraph] = {}
+        by_doc: dict[str, list[int]] = {}
         for doc, ordinal in keys:
-            row = self._db.execute(
-                "SELECT * FROM paragraphs WHERE doc = ? AND ordinal = ?", (doc, ordinal)
-            ).fetchone()
-            if row is not None:
-                found[(doc, ordinal)] = _paragraph(row)
+            by_doc.setdefault(doc, []).append(ordinal)
+        found: dict[tuple[str, int], Paragraph] = {}
+        for doc, ordinals in by_doc.items():
+            marks = ",".join("?" * len(ordinals))
+            for row in self._db.execute(
+                f"SELECT * FROM paragraphs WHERE doc = ? AND ordinal IN ({marks})", (doc, *ordinals)
+            ):
+                found[(doc, row["ordinal"])] = _paragraph(row)
         return found
 
     def neighbours(self, doc: str, ordinal: int) -> list[Paragraph]:
@@ -182,6 +185,24 @@ class Record:
         return [r["ordinal"] for r in rows], np.stack(
             [np.frombuffer(r["vector"], dtype=np.float32) for r in rows]
         )
+
+    def vectors_at(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], np.ndarray]:
+        """The vectors (a row per window) of the paragraphs at these (doc, ordinal) keys."""
+        by_doc: dict[str, list[int]] = {}
+        for doc, ordinal in keys:
+            by_doc.setdefault(doc, []).append(ordinal)
+        rows: dict[tuple[str, int], list[np.ndarray]] = {}
+        for doc, ordinals in by_doc.items():
+            marks = ",".join("?" * len(ordinals))
+            for r in self._db.execute(
+                f"SELECT ordinal, vector FROM vectors WHERE doc = ? AND ordinal IN ({marks}) "
+                "ORDER BY ordinal, window",
+                (doc, *ordinals),
+            ):
+                rows.setdefault((doc, r["ordinal"]), []).append(
+                    np.frombuffer(r["vector"], dtype=np.float32)
+                )
+        return {key: np.stack(vs) for key, vs in rows.items()}
 
     def journal(self) -> dict[str, int | None]:
         rows = self._db.execute("SELECT doc, keep_generation FROM journal").fetchall()

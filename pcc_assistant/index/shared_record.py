@@ -225,6 +225,20 @@ class ChromaRecord:
             return [], np.zeros((0, 0), dtype=np.float32)
         return self.store.vectors_of(doc, gen)
 
+    def vectors_at(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], np.ndarray]:
+        """The vectors (a row per window) of the paragraphs at these (doc, ordinal) keys."""
+        if self.store is None:
+            return {}
+        generations = self.generations()
+        by_doc: dict[str, list[int]] = {}
+        for doc, ordinal in keys:
+            if doc in generations:
+                by_doc.setdefault(doc, []).append(ordinal)
+        out: dict[tuple[str, int], np.ndarray] = {}
+        for doc, ordinals in by_doc.items():
+            out.update(self.store.vectors_at(doc, generations[doc], ordinals))
+        return out
+
     def vectors(self) -> Iterator[Any]:
         raise PccError(
             "on a Chroma server the vectors are the record: there is nothing to rebuild from "

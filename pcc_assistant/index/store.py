@@ -183,6 +183,28 @@ class ChromaStore:
             [np.asarray(v, dtype=np.float32) for _, v in rows]
         )
 
+    def vectors_at(
+        self, doc: str, gen: int, ordinals: Sequence[int]
+    ) -> dict[tuple[str, int], np.ndarray]:
+        """Some paragraphs' vectors (a row per window) of one document generation."""
+        col = self._open()
+        with self.location.guard("reading vectors"):
+            res = col.get(
+                where={"$and": [{"doc": doc}, {"gen": gen}, {"ordinal": {"$in": list(ordinals)}}]},
+                include=["embeddings", "metadatas"],
+            )
+        embeddings = res["embeddings"] if res["embeddings"] is not None else []
+        rows: dict[int, list[tuple[int, np.ndarray]]] = {}
+        for m, v in zip(res["metadatas"] or [], embeddings, strict=True):
+            if m:
+                rows.setdefault(int(m["ordinal"]), []).append(
+                    (int(m["window"]), np.asarray(v, dtype=np.float32))
+                )
+        return {
+            (doc, o): np.stack([v for _, v in sorted(ws, key=lambda w: w[0])])
+            for o, ws in rows.items()
+        }
+
     def query(
         self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None
     ) -> list[VectorHit]:
