@@ -1,13 +1,13 @@
 """Is the int8 model good enough to embed with? The checks the int8 choice rests on.
 
-    .venv/bin/python benchmarks/int8_check.py [--no-write]
+    .venv/bin/python benchmarks/int8_check.py [--speed-passes 3] [--no-write]
 
 1. Closeness: every unit pcc embeds (each paragraph, or its windows) of the sample PDFs and
    of ../shared/real-pdfs, embedded by sentence-transformers (torch, the reference), by the
    fp32 ONNX export and by its int8 model (recipe ``INT8_RECIPE``); the cosine of each to
    torch's vector: the worst, the 1st percentile, the median, and how many fall below 0.99.
 2. Speed: the same units through the fp32 and the int8 model, on the embedder's threads
-   (median of 3 passes each, alternating).
+   (median of ``--speed-passes`` passes each, alternating).
 3. Retrieval and answers: corpus/ ingested twice, with fp32 and with int8 vectors (questions
    embedded by the same model), and eval/questions.jsonl scored on each.
 
@@ -94,6 +94,7 @@ def evaluate(settings: object, corpus: Path) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--speed-passes", type=int, default=3, help="passes of each model")
     parser.add_argument("--no-write", action="store_true", help="don't touch RESULTS.md")
     args = parser.parse_args()
     load_before = load_average()
@@ -124,9 +125,10 @@ def main() -> None:
             cos = (emb.embed(texts) * reference).sum(axis=1)
             closeness[name] = cos
         speed: dict[str, list[float]] = {"fp32": [], "int8": []}
-        for r in range(3):
+        passes = max(1, args.speed_passes)
+        for r in range(passes):
             for name, emb in (("fp32", fp32), ("int8", int8)):
-                print(f"speed {name} {r + 1}/3 ...", file=sys.stderr)
+                print(f"speed {name} {r + 1}/{passes} ...", file=sys.stderr)
                 t = time.perf_counter()
                 emb.embed(texts)
                 speed[name].append(tokens / (time.perf_counter() - t))
@@ -142,7 +144,7 @@ def main() -> None:
     lines = [
         machine_line(["onnxruntime", "sentence-transformers", "torch", "chromadb"]),
         "",
-        "Command: `.venv/bin/python benchmarks/int8_check.py`.",
+        f"Command: `.venv/bin/python benchmarks/int8_check.py --speed-passes {passes}`.",
         "",
         f"Closeness to sentence-transformers (torch), over every unit pcc embeds of "
         f"{docs} PDFs ({', '.join(_shown(f) for f in folders)}): "
@@ -160,8 +162,9 @@ def main() -> None:
     f, i = statistics.median(speed["fp32"]), statistics.median(speed["int8"])
     lines += [
         "",
-        f"Speed, the same units on the embedder's {fp32.threads} threads (median of 3 passes,"
-        f" alternating): fp32 {f:,.0f} tokens/s, int8 {i:,.0f} tokens/s (int8/fp32 {i / f:.2f}).",
+        f"Speed, the same units on the embedder's {fp32.threads} threads (median of {passes}"
+        f" passes, alternating): fp32 {f:,.0f} tokens/s, int8 {i:,.0f} tokens/s"
+        f" (int8/fp32 {i / f:.2f}).",
         "",
         "Retrieval and answers on eval/questions.jsonl, corpus/ indexed with each model's "
         "vectors (questions embedded by the same model):",

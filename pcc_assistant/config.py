@@ -64,9 +64,9 @@ class Settings(BaseSettings):
         default=False,
         description="Embed with the int8 model instead of fp32. Off: its vectors are within "
         "cosine 0.99 of torch's on every paragraph of the sample and real PDFs, but it was "
-        "only 1.04x as fast on 2 cores without VNNI and it lowered evidence in the top 3 of "
-        "eval/questions.jsonl from 89% to 86% (benchmarks/RESULTS.md, 'int8 or fp32'). A "
-        "change means other vectors: the next ingest embeds what is indexed again.",
+        "only 1.04-1.21x as fast on 2 cores without VNNI and it lowered evidence in the top 5 "
+        "of eval/questions.jsonl from 95.4% to 93.8% (benchmarks/RESULTS.md, 'int8 or fp32'). "
+        "A change means other vectors: the next ingest embeds what is indexed again.",
     )
     embed_batch_size: int = Field(
         default=32,
