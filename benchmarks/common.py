@@ -23,7 +23,10 @@ RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 PYTHON = ROOT / ".venv" / "bin" / "python"
 PCC = ROOT / ".venv" / "bin" / "pcc"
 SAMPLE_PDFS = ROOT / "corpus"
-REAL_PDFS = ROOT.parent / "shared" / "real-pdfs"
+# The shared folder beside the checkout (real PDFs, their scale set); PCC_SHARED_DIR names
+# another, e.g. for a git worktree that doesn't sit beside it.
+SHARED = Path(os.environ.get("PCC_SHARED_DIR") or ROOT.parent / "shared")
+REAL_PDFS = SHARED / "real-pdfs"
 QUESTIONS = ROOT / "eval" / "questions.jsonl"
 
 

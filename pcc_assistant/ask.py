@@ -48,6 +48,10 @@ class Assistant:
             folder, embedder or make_embedder(settings), location(settings), settings.cache_dir
         )
         self.index.exists()  # a server that doesn't answer: one line now, not mid-question
+        old = self.index.stale()
+        if old is not None:  # its vectors can't be compared with this embedder's questions
+            self.index.close()
+            raise PccError(self.index.stale_message(old))
         self.retriever = Retriever(self.index)
         self.thresholds = thresholds or calibrated()
 

@@ -59,9 +59,11 @@ def cli(ctx: click.Context, index_dir: Path | None, chroma_url: str | None) -> N
 
 
 class _BarProgress:
-    """Files and paragraphs as a rich progress bar on stderr."""
+    """Files, pages and paragraphs (with their rates) as a rich progress bar on stderr."""
 
     def __init__(self) -> None:
+        import time
+
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -71,41 +73,109 @@ class _BarProgress:
             TimeElapsedColumn,
         )
 
+        self._clock = time.perf_counter
+        self.started = self._clock()
         self.console = Console(stderr=True)
+        self.pages = 0
         self.paragraphs = 0
         self.bar = Progress(
             TextColumn("[bold]ingest"),
-            BarColumn(),
+            BarColumn(bar_width=24),
             MofNCompleteColumn(),
             TextColumn("files"),
-            TextColumn("{task.fields[paragraphs]} paragraphs"),
+            TextColumn("{task.fields[counts]}"),
             TimeElapsedColumn(),
             TextColumn("{task.fields[current]}", markup=False),
             console=self.console,
             transient=True,
         )
-        self.task = self.bar.add_task("ingest", total=0, paragraphs=0, current="")
+        self.task = self.bar.add_task("ingest", total=0, counts="", current="")
+        self.bar.start()
 
     def begin(self, files: int) -> None:
-        self.bar.update(self.task, total=files)
-        self.bar.start()
+        self.started = self._clock()
+        self.bar.update(self.task, total=files, counts=self._counts())
+
+    def _counts(self) -> str:
+        secs = max(self._clock() - self.started, 1e-6)
+        return (
+            f"{self.pages:,} pages ({self.pages / secs:.1f}/s), "
+            f"{self.paragraphs:,} paragraphs ({self.paragraphs / secs:.0f}/s)"
+        )
 
     @staticmethod
     def _name(path: Path) -> str:
         name = one_line(path.name)
         return name if len(name) <= 40 else name[:39] + "…"
 
-    def step(self, path: Path, what: str) -> None:
-        self.bar.update(self.task, current=f"{what} {self._name(path)}")
+    def note(self, text: str) -> None:
+        self.bar.update(self.task, current=text)
 
-    def file_done(self, path: Path, status: str, paragraphs: int) -> None:
+    def step(self, path: Path, what: str) -> None:
+        self.bar.update(self.task, current=f"{what} {self._name(path)}", counts=self._counts())
+
+    def file_done(self, path: Path, status: str, paragraphs: int, pages: int = 0) -> None:
         self.paragraphs += paragraphs
+        self.pages += pages
         self.bar.update(
-            self.task, advance=1, paragraphs=self.paragraphs, current=f"{status} {self._name(path)}"
+            self.task,
+            advance=1,
+            counts=self._counts(),
+            current=f"{status} {self._name(path)}",
         )
 
     def stop(self) -> None:
         self.bar.stop()
+
+
+def _where_time_went(result: Any) -> str:
+    """The closing line's account of the time: what the ingest waited on, and storing."""
+    t = result.timings
+    line = (
+        f"time: embed {t.embed:.1f} s, parse {t.parse:.1f} s (waiting for each), "
+        f"store {t.store:.1f} s, other {t.other:.1f} s (start-up, hashing, keyword index)"
+    )
+    if t.parse_work > t.parse + 0.5:
+        line += f"; the parser worked {t.parse_work:.1f} s in all, alongside embedding"
+    return line
+
+
+def prepare_model(settings: Settings) -> None:
+    """Export the embedding model now if a command is about to need it, saying so."""
+    from pcc_assistant import pipeline
+
+    if pipeline.export_needed(settings):
+        click.echo("note: exporting the embedding model to ONNX (once, about 30 s)...", err=True)
+        pipeline.prepare_onnx(settings)
+    refused = pipeline.int8_refused(settings)
+    if refused:
+        click.echo(f"note: {refused}", err=True)
+
+
+@cli.command()
+@click.pass_context
+def prepare(ctx: click.Context) -> None:
+    """Export the embedding model to ONNX now (once per model; the first command that
+    embeds does it otherwise). `scripts/setup` runs this."""
+    from pcc_assistant import pipeline
+    from pcc_assistant.index.onnx_embedder import int8_usable, read_stamp
+
+    settings = _settings(ctx)
+    if not settings.onnx:
+        click.echo("onnx is off (PCC_ONNX=false): nothing to export")
+        return
+    done = pipeline.prepare_onnx(settings)
+    folder = pipeline.onnx_folder(settings)
+    cosine = read_stamp(folder).get("int8_min_cosine")
+    which = "int8" if settings.embed_int8 and int8_usable(folder) else "fp32"
+    check = "passed" if int8_usable(folder) else "failed"
+    click.echo(
+        f"{'exported' if done else 'already exported'}: {folder}; embedding with the {which} "
+        f"model (the int8 model's check against fp32 {check}: worst cosine {cosine})"
+    )
+    refused = pipeline.int8_refused(settings)
+    if refused:
+        click.echo(f"note: {refused}", err=True)
 
 
 @cli.command()
@@ -156,6 +226,11 @@ def ingest(
         settings = settings.model_copy(update={"text_encoding": encoding})
     if not paths:
         paths = (Path("corpus"),)
+    try:
+        prepare_model(settings)  # once per installation, with a line saying so
+    except PccError as exc:
+        _fail(str(exc))
+        return
     bar = _BarProgress() if sys.stderr.isatty() and not as_json else None
     try:
         result = pipeline.ingest(paths, settings, prune=prune, replace=replace, progress=bar)
@@ -178,6 +253,8 @@ def ingest(
                     "paragraphs": result.paragraphs,
                     "pages": result.pages,
                     "seconds": round(result.seconds, 3),
+                    "timings": result.timings.as_dict(),
+                    "reembedded": result.reembedded,
                 }
             )
         )
@@ -206,7 +283,13 @@ def ingest(
                 err=True,
             )
         if result.onnx_prepared:
-            click.echo("note: exported the embedding model for fast start-up (once)", err=True)
+            click.echo("note: exported the embedding model to ONNX (once)", err=True)
+        if result.reembedded_from:
+            click.echo(
+                f"note: the index held another embedding's vectors ({result.reembedded_from}); "
+                f"its {result.reembedded:,} paragraphs were embedded again (once)",
+                err=True,
+            )
         for err in result.failed:
             click.echo(error_line(str(err)), err=True)
         parts = [
@@ -218,12 +301,17 @@ def ingest(
             parts.append(f"{len(result.removed)} removed")
         parts.append(f"{len(result.failed)} failed")
         rate = (
-            f", {result.paragraphs / result.seconds:.0f} paragraphs/s" if result.paragraphs else ""
+            f", {result.pages / result.seconds:.1f} pages/s, "
+            f"{result.paragraphs / result.seconds:.0f} paragraphs/s"
+            if result.paragraphs
+            else ""
         )
         click.echo(
-            f"{', '.join(parts)}: {result.paragraphs} paragraphs from {result.pages} pages "
+            f"{', '.join(parts)}: {result.paragraphs:,} paragraphs from {result.pages:,} pages "
             f"in {result.seconds:.1f} s{rate}"
         )
+        if result.paragraphs or result.reembedded:
+            click.echo(_where_time_went(result))
     if result.failed:
         sys.exit(1)
 
@@ -357,12 +445,20 @@ def rebuild(ctx: click.Context, reembed: bool) -> None:
     """Recreate the vector store and keyword index from the record of what is indexed."""
     from pcc_assistant import pipeline
 
+    settings = _settings(ctx)
     try:
-        count = pipeline.rebuild(_settings(ctx), reembed=reembed)
+        prepare_model(settings)
+        count, old = pipeline.rebuild(settings, reembed=reembed)
     except PccError as exc:
         _fail(str(exc))
         return
-    if _settings(ctx).chroma_url and not reembed:
+    if old is not None:
+        click.echo(
+            f"note: the index held another embedding's vectors ({old}); every paragraph was "
+            "embedded again",
+            err=True,
+        )
+    elif settings.chroma_url and not reembed:
         click.echo(
             f"the server keeps the record beside its {count} vectors, so there is nothing to "
             "rebuild from; the keyword index was rebuilt (`--reembed` embeds every paragraph "

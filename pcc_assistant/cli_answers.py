@@ -113,6 +113,9 @@ def run_ask(
     from pcc_assistant.render import answer_text
 
     known_docs = None
+    from pcc_assistant.cli import prepare_model
+
+    prepare_model(settings)
     assistant = Assistant(settings)
     try:
         if filters.docs:

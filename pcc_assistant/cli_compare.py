@@ -74,8 +74,10 @@ def compare(
 
 def _run(settings: Settings, measure: str, filters: Filters) -> Comparison:
     from pcc_assistant.ask import Assistant
+    from pcc_assistant.cli import prepare_model
     from pcc_assistant.compare import compare as follow
 
+    prepare_model(settings)
     assistant = Assistant(settings)
     try:
         return follow(assistant.retriever, measure, filters)

@@ -116,6 +116,9 @@ def _run(
         click.echo(one_line(f"warning: {questions}: {problem}; skipped"), err=True)
     if not qset.questions:
         raise PccError(f"{questions}: no questions to ask")
+    from pcc_assistant.cli import prepare_model
+
+    prepare_model(settings)
     assistant = Assistant(settings)
     try:
         indexed = {(p.doc, p.label): p.text for p in assistant.index.record.paragraphs()}

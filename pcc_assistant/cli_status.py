@@ -26,9 +26,10 @@ def gather(settings: Settings) -> dict[str, Any]:
         "reports": None,
         "paragraphs": None,
         "vectors": None,
-        "collection": None,  # the vector collection in use, as the record names it
-        "vectors_expected": None,
+        "collection": None,  # the collection the record names (its vectors are searched)
+        "vectors_expected": None,  # vectors the record has for it
         "newest": None,
+        "expected": None,  # the one this pcc's embedder makes; another means: embed again
         "problem": "",
     }
     if where.is_server:
@@ -62,6 +63,13 @@ def _fill(status: dict[str, Any], settings: Settings) -> None:
         from pcc_assistant.index.record import Record
 
         record = Record(settings.index_dir / "record.sqlite")
+    from pcc_assistant.index.store import collection_name
+    from pcc_assistant.ingest.paragraphs import PARAGRAPHING_VERSION
+    from pcc_assistant.pipeline import make_embedder
+
+    embedder = make_embedder(settings, prepare=False)  # loads nothing: its name is enough
+    status["expected"] = collection_name(embedder.name, PARAGRAPHING_VERSION, embedder.dim)
+    status["collection"] = record.get_meta("collection")
     reports = record.reports()
     status["reports"] = len(reports)
     status["paragraphs"] = sum(r.paragraphs for r in reports)
@@ -146,6 +154,12 @@ def _print(info: dict[str, Any]) -> None:
         short = expected is not None and name == info["collection"] and n < expected
         of = f" (the record has {expected})" if short else ""
         click.echo(f"vectors:    {n} in {one_line(name)}{of}")
+    if info["collection"] and info["collection"] != info["expected"]:
+        click.echo(
+            f"note:       these vectors are another embedding's; this pcc makes "
+            f"{one_line(info['expected'])}: `pcc ingest` or `pcc rebuild` embeds every "
+            "paragraph again"
+        )
     if info["newest"]:
         doc, at = one_line(info["newest"]["doc"]), one_line(info["newest"]["indexed_at"])
         click.echo(f"newest:     {doc} (indexed {at})")

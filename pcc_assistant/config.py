@@ -56,13 +56,27 @@ class Settings(BaseSettings):
     )
     onnx: bool = Field(
         default=True,
-        description="Embed with the ONNX export (same vectors, no torch at start-up) when "
-        "there is one; false: always sentence-transformers.",
+        description="Embed through onnxruntime, from an export of the model made once into "
+        "cache_dir (the only time torch is loaded); false: sentence-transformers and torch "
+        "for every command that embeds (slower; the fp32 vectors).",
+    )
+    embed_int8: bool = Field(
+        default=False,
+        description="Embed with the int8 model instead of fp32. Off: its vectors are within "
+        "cosine 0.99 of torch's on every paragraph of the sample and real PDFs, but it was "
+        "only 1.04-1.21x as fast on 2 cores without VNNI and it lowered evidence in the top 5 "
+        "of eval/questions.jsonl from 95.4% to 93.8% (benchmarks/RESULTS.md, 'int8 or fp32'). "
+        "A change means other vectors: the next ingest embeds what is indexed again.",
     )
     embed_batch_size: int = Field(
-        default=8,
-        description="Texts embedded per model call (8 measured fastest on 2 cores: "
-        "larger batches pad short paragraphs to the longest).",
+        default=32,
+        description="Most texts per model call; calls are also held to 2,048 tokens, and "
+        "texts are sorted by length so a call pads little.",
+    )
+    embed_threads: int = Field(
+        default=0,
+        description="Model calls run at once, each on one core (0: the cores this process "
+        "may use, at most 4).",
     )
     parse_timeout_s: float = Field(
         default=120.0, description="Longest a single file may take to parse before it is skipped."

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
 import time
-from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from pcc_assistant.config import Settings
-from pcc_assistant.errors import DocumentError
+from pcc_assistant.errors import DocumentError, PccError
 from pcc_assistant.index.embedder import Embedder, SentenceTransformerEmbedder
-from pcc_assistant.index.indexer import Index, Repair
+from pcc_assistant.index.indexer import Index, PendingUnits, Repair
 from pcc_assistant.index.server import Location
+from pcc_assistant.ingest.ahead import ParseAhead
 from pcc_assistant.ingest.document import content_hash, parse_document
 from pcc_assistant.ingest.isolation import ParserWorker
 from pcc_assistant.ingest.loaders import supported
 from pcc_assistant.types import ParsedDocument
+
+_T = TypeVar("_T")
 
 
 class IngestProgress(Protocol):
@@ -25,20 +31,48 @@ class IngestProgress(Protocol):
 
     def begin(self, files: int) -> None: ...
 
+    def note(self, text: str) -> None:
+        """Work that isn't a file's: exporting the model, embedding an old index again."""
+        ...
+
     def step(self, path: Path, what: str) -> None: ...
 
-    def file_done(self, path: Path, status: str, paragraphs: int) -> None: ...
+    def file_done(self, path: Path, status: str, paragraphs: int, pages: int = 0) -> None: ...
 
 
 class _Silent:
-    def step(self, path: Path, what: str) -> None:
-        pass
-
     def begin(self, files: int) -> None:
         pass
 
-    def file_done(self, path: Path, status: str, paragraphs: int) -> None:
+    def note(self, text: str) -> None:
         pass
+
+    def step(self, path: Path, what: str) -> None:
+        pass
+
+    def file_done(self, path: Path, status: str, paragraphs: int, pages: int = 0) -> None:
+        pass
+
+
+@dataclass
+class Timings:
+    """Where an ingest's time went, from the ingesting thread's side (seconds).
+
+    Parsing (in its worker process) and embedding (on the embedder's threads) run alongside
+    storing, so these add up to the whole run: ``embed`` and ``parse`` are the time spent
+    waiting for them, ``store`` writing Chroma and the record, ``other`` the rest (opening the
+    index, the keyword index, hashing files). ``parse_work`` is how long the parser worked in
+    all, most of it hidden behind embedding.
+    """
+
+    parse: float = 0.0
+    embed: float = 0.0
+    store: float = 0.0
+    other: float = 0.0
+    parse_work: float = 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: round(v, 3) for k, v in self.__dict__.items()}
 
 
 @dataclass
@@ -52,8 +86,11 @@ class IngestResult:
     paragraphs: int = 0  # paragraphs parsed and stored in this run
     pages: int = 0
     seconds: float = 0.0
+    timings: Timings = field(default_factory=Timings)
     repair: Repair | None = None
-    onnx_prepared: bool = False  # the fast query model was exported in this run
+    onnx_prepared: bool = False  # the embedding model was exported to ONNX in this run
+    reembedded: int = 0  # paragraphs of an index of other vectors embedded again
+    reembedded_from: str = ""  # the collection those vectors were in
 
 
 def _model_dir(settings: Settings) -> Path:
@@ -63,44 +100,99 @@ def _model_dir(settings: Settings) -> Path:
 
 
 def onnx_folder(settings: Settings) -> Path:
-    return settings.cache_dir / "onnx" / _model_dir(settings).name
+    """Where the model's ONNX export is kept: named after the model, the export's format and
+    the model folder it was made from. Exports of another format (an earlier pcc's) or of
+    another installation (a second checkout's .venv, whose model folder differs) sit beside
+    it, so none is read for another or exported over it by turns."""
+    import hashlib
+
+    from pcc_assistant.index.onnx_embedder import EXPORT_TAG, default_name
+
+    model = _model_dir(settings)
+    source = hashlib.sha256(str(model.resolve()).encode()).hexdigest()[:8]
+    return settings.cache_dir / "onnx" / f"{default_name(model)}-{EXPORT_TAG}-{source}"
 
 
-def make_embedder(settings: Settings) -> Embedder:
-    """The ONNX export when there is a current one (loads in 0.2 s, no torch), else the
-    same model through sentence-transformers (7 s of imports, same vectors)."""
-    if settings.onnx:
-        from pcc_assistant.index.onnx_embedder import OnnxEmbedder, onnx_ready
+def export_needed(settings: Settings) -> bool:
+    """Whether embedding would first have to export the model (about 30 s, once)."""
+    if not settings.onnx:
+        return False
+    from pcc_assistant.index.onnx_embedder import onnx_ready
 
-        folder = onnx_folder(settings)
-        if onnx_ready(folder, _model_dir(settings)):
-            return OnnxEmbedder.from_export(folder, settings.embed_batch_size)
-    return SentenceTransformerEmbedder(settings.embedding_model, settings.embed_batch_size)
+    return not onnx_ready(onnx_folder(settings), _model_dir(settings), int8=True)
 
 
 def prepare_onnx(settings: Settings) -> bool:
-    """Export the model for fast start-up if that hasn't been done; True if it was done now.
+    """Export the model to ONNX if that hasn't been done; True if it was done now.
 
-    Run at the end of an ingest, which has loaded torch anyway. A failure costs only speed:
-    queries then use sentence-transformers.
+    The only place torch is imported (inside ``export_onnx``); every later ingest and
+    question embeds through onnxruntime. A failure is one line saying how to go on.
     """
-    if not settings.onnx:
+    if not export_needed(settings):
         return False
-    from pcc_assistant.index.onnx_embedder import export_onnx, onnx_ready
+    from pcc_assistant.index.onnx_embedder import export_onnx
 
     folder = onnx_folder(settings)
-    model_dir = _model_dir(settings)
-    if onnx_ready(folder, model_dir):
-        return False
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
-        export_onnx(model_dir, folder)
-    except Exception as exc:  # not fatal: the slower path still works
-        import logging
-
-        logging.getLogger(__name__).warning("ONNX export skipped: %s", exc)
-        return False
+        export_onnx(_model_dir(settings), folder)
+    except PccError:
+        raise
+    except Exception as exc:
+        raise PccError(
+            f"could not export the embedding model to ONNX in {folder} "
+            f"({type(exc).__name__}: {exc}); set PCC_ONNX=false to embed through "
+            "sentence-transformers (slower) instead"
+        ) from exc
     return True
+
+
+def int8_refused(settings: Settings) -> str:
+    """Why the int8 model asked for (``embed_int8``) isn't used, or "" when it is (or wasn't
+    asked for, or there is no export yet to say)."""
+    if not (settings.onnx and settings.embed_int8):
+        return ""
+    from pcc_assistant.index.onnx_embedder import INT8_FLOOR, int8_usable, read_stamp
+
+    folder = onnx_folder(settings)
+    stamp = read_stamp(folder)
+    if not stamp or int8_usable(folder):
+        return ""
+    return (
+        f"the int8 model is not used: its worst cosine to the fp32 vectors was "
+        f"{stamp.get('int8_min_cosine')}, under {INT8_FLOOR}; embedding with fp32"
+    )
+
+
+def make_embedder(settings: Settings, *, prepare: bool = True) -> Embedder:
+    """The model through onnxruntime, fp32 unless ``embed_int8`` is on and the export's check
+    of the int8 model passed (:func:`int8_refused` says when it didn't); exported first if
+    need be (``prepare``). With ``onnx`` off, the same model through sentence-transformers
+    (7 s of imports; the fp32 vectors)."""
+    if not settings.onnx:
+        return SentenceTransformerEmbedder(settings.embedding_model, settings.embed_batch_size)
+    from pcc_assistant.index.onnx_embedder import OnnxEmbedder, int8_usable, read_stamp
+
+    if prepare:
+        prepare_onnx(settings)
+    folder = onnx_folder(settings)
+    if read_stamp(folder):
+        int8 = settings.embed_int8 and int8_usable(folder)
+        return OnnxEmbedder.from_export(
+            folder, settings.embed_batch_size, int8=int8, threads=settings.embed_threads or None
+        )
+    # Not exported, and not to be now (a command that only removes or lists): the name the
+    # vectors would have is enough to find the collection.
+    from pcc_assistant.index.onnx_embedder import DEFAULT_NAME, default_name
+
+    name = default_name(_model_dir(settings)) if settings.embedding_model else DEFAULT_NAME
+    return OnnxEmbedder(
+        folder,
+        settings.embed_batch_size,
+        name,
+        int8=settings.embed_int8,
+        threads=settings.embed_threads or None,
+    )
 
 
 def location(settings: Settings) -> Location:
@@ -161,6 +253,15 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[DocumentError]]:
     return unique, errors
 
 
+# Documents parsed ahead of the one being embedded (memory: a parsed report is its text).
+PARSE_AHEAD = 8
+# Parser processes at most (each up to parse_memory_mb).
+PARSE_WORKERS = 2
+# Documents whose batches are queued on the embedder while the oldest is stored: with two,
+# the embedding threads have the next document's batches when they finish this one's.
+EMBED_AHEAD = 2
+
+
 def ingest(
     paths: Iterable[Path],
     settings: Settings,
@@ -176,36 +277,144 @@ def ingest(
     of its file. A file whose id is taken by another file that is still there is refused
     (``replace``: it takes that report's place); ``prune`` removes reports whose file is
     gone, wherever the command runs from.
+
+    Three stages run side by side: the parser worker process reads the next files
+    (:class:`~pcc_assistant.ingest.ahead.ParseAhead`), the embedder's threads embed the
+    documents handed to them, and this thread stores each document as its vectors come in,
+    oldest first.
     """
     started = time.perf_counter()
     progress = progress or _Silent()
     result = IngestResult()
     files, result.failed = discover(paths)
-    with open_index(settings, embedder) as index:
-        index.lock()
-        index.check_model()
-        result.repair = index.repair()
-        progress.begin(len(files))
-        todo = [job for path in files if (job := _changed(path, index, progress, result, replace))]
-        worker = ParserWorker(settings.parse_timeout_s, settings.parse_memory_mb)
-        # Parse the next file (in the worker process) while this one is embedded.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            try:
-                ahead = [pool.submit(_parse, job, settings, worker) for job in todo[:1]]
-                for n, job in enumerate(todo):
-                    parsed = ahead[n]
-                    if n + 1 < len(todo):
-                        ahead.append(pool.submit(_parse, todo[n + 1], settings, worker))
-                    _store(job, parsed, index, progress, result)
-            finally:
-                worker.close()
-        if prune:
-            _prune(index, result)
-        index.refresh_keywords()
-    if result.paragraphs:
+    if embedder is None:
+        if export_needed(settings):
+            progress.note("exporting the embedding model to ONNX (once, about 30 s)")
         result.onnx_prepared = prepare_onnx(settings)
+        embedder = make_embedder(settings, prepare=False)
+    # Ahead of need, while Chroma is imported and the index opened: the parser processes
+    # start (and import pypdf), and the model loads, each on its own.
+    workers = [
+        ParserWorker(settings.parse_timeout_s, settings.parse_memory_mb)
+        for _ in range(min(_parse_workers(), sum(p.suffix.lower() == ".pdf" for p in files)))
+    ]
+    for worker in workers:
+        worker.start()
+    # Joined before returning: a process must not exit while onnxruntime loads a model.
+    warming = threading.Thread(target=_warm, args=(embedder,), name="pcc-warm")
+    clock = _Clock(result.timings)
+    try:
+        with open_index(settings, embedder) as index:
+            index.lock()
+            if files:
+                warming.start()
+            index.check_model()
+            result.repair = index.repair()
+            old = index.stale()
+            if old is not None:
+                result.reembedded_from = old
+                result.reembedded = embed_again(index, progress, clock)
+            progress.begin(len(files))
+            todo = [
+                job for path in files if (job := _changed(path, index, progress, result, replace))
+            ]
+            parsing = ParseAhead(
+                todo,
+                lambda job, worker: _parse(job, settings, worker),
+                workers or [_no_worker(settings)],
+                PARSE_AHEAD,
+            )
+            try:
+                _embed_and_store(parsing, index, progress, result, clock)
+            finally:
+                parsing.close()
+                result.timings.parse_work = parsing.work
+            if prune:
+                _prune(index, result)
+            index.refresh_keywords()
+    finally:
+        for worker in workers:
+            worker.close()
+        if warming.is_alive():
+            warming.join()
     result.seconds = time.perf_counter() - started
+    t = result.timings
+    t.other = max(0.0, result.seconds - t.parse - t.embed - t.store)
     return result
+
+
+def _embed_and_store(
+    parsing: ParseAhead[_Job],
+    index: Index,
+    progress: IngestProgress,
+    result: IngestResult,
+    clock: _Clock,
+) -> None:
+    """Hand each parsed document to the embedder as it comes, and store the oldest once its
+    vectors are in (or when EMBED_AHEAD documents are already queued)."""
+    in_flight: deque[tuple[_Job, ParsedDocument, PendingUnits]] = deque()
+    try:
+        for job, outcome in clock.waiting("parse", parsing):
+            if isinstance(outcome, ParsedDocument):
+                progress.step(job.path, f"embedding {len(outcome.paragraphs)} paragraphs of")
+                in_flight.append((job, outcome, index.embed_later(outcome)))
+            else:
+                result.failed.append(outcome)
+                progress.file_done(job.path, "failed", 0)
+            while in_flight and (len(in_flight) > EMBED_AHEAD or in_flight[0][2].done()):
+                _store(*in_flight.popleft(), index, progress, result, clock)
+        while in_flight:
+            _store(*in_flight.popleft(), index, progress, result, clock)
+    finally:
+        for _, _, pending in in_flight:  # stopped by an error: don't embed what won't be stored
+            pending.cancel()
+
+
+def _parse_workers() -> int:
+    """Parser processes: one per two cores, at most PARSE_WORKERS. Parsing is a fraction of
+    embedding's work (pypdf: about 90 s of 3,000 pages, against minutes of embedding), so one
+    process keeps ahead on 2 cores; a second measured no faster there (all is CPU-bound)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(PARSE_WORKERS, cores // 2))
+
+
+def _no_worker(settings: Settings) -> ParserWorker:
+    """A worker for a run without PDFs: text files never start it."""
+    return ParserWorker(settings.parse_timeout_s, settings.parse_memory_mb)
+
+
+def _warm(embedder: Embedder) -> None:
+    """Load the model (a fraction of a second) before the first document needs it."""
+    warm = getattr(embedder, "warm", None)
+    if warm is not None:
+        with contextlib.suppress(Exception):  # the first real embedding raises it again
+            warm()
+
+
+class _Clock:
+    """Adds the time this thread spends in a stage to ``timings``."""
+
+    def __init__(self, timings: Timings) -> None:
+        self.timings = timings
+
+    def add(self, stage: str, seconds: float) -> None:
+        setattr(self.timings, stage, getattr(self.timings, stage) + seconds)
+
+    def waiting(self, stage: str, items: Iterable[_T]) -> Iterator[_T]:
+        """``items``, with the time spent waiting for each added to ``stage``."""
+        it = iter(items)
+        while True:
+            t = time.perf_counter()
+            try:
+                item = next(it)
+            except StopIteration:
+                self.add(stage, time.perf_counter() - t)
+                return
+            self.add(stage, time.perf_counter() - t)
+            yield item
 
 
 @dataclass(frozen=True)
@@ -279,26 +488,29 @@ def _parse(job: _Job, settings: Settings, worker: ParserWorker) -> ParsedDocumen
     """Parse ``job.path``, stored with the hash of the very bytes parsed: a file changed
     between its hash and its parse (a copy still being written) is read again."""
     sha = job.sha256
-    for _ in range(_READS):
-        parsed = parse_document(
-            job.path,
-            sha256=sha,
-            password=settings.pdf_password,
-            timeout_s=settings.parse_timeout_s,
-            memory_mb=settings.parse_memory_mb,
-            worker=worker,
-            encoding=settings.text_encoding,
-        )
-        now = content_hash(job.path)
-        if now == sha:
-            break
-        sha = now
-    else:
-        raise DocumentError(
-            str(job.path),
-            f"the file changed while it was read, {_READS} times: ingest it again once it "
-            "is completely written",
-        )
+    try:
+        for _ in range(_READS):
+            parsed = parse_document(
+                job.path,
+                sha256=sha,
+                password=settings.pdf_password,
+                timeout_s=settings.parse_timeout_s,
+                memory_mb=settings.parse_memory_mb,
+                worker=worker,
+                encoding=settings.text_encoding,
+            )
+            now = content_hash(job.path)
+            if now == sha:
+                break
+            sha = now
+        else:
+            raise DocumentError(
+                str(job.path),
+                f"the file changed while it was read, {_READS} times: ingest it again once it "
+                "is completely written",
+            )
+    except OSError as exc:
+        raise DocumentError(str(job.path), f"can't read: {exc.strerror}") from None
     if not parsed.paragraphs:
         raise DocumentError(str(job.path), "no paragraphs found: nothing to index")
     return parsed
@@ -306,24 +518,17 @@ def _parse(job: _Job, settings: Settings, worker: ParserWorker) -> ParsedDocumen
 
 def _store(
     job: _Job,
-    parsing: Future[ParsedDocument],
+    parsed: ParsedDocument,
+    embedding: PendingUnits,
     index: Index,
     progress: IngestProgress,
     result: IngestResult,
+    clock: _Clock,
 ) -> None:
-    progress.step(job.path, "parsing")
-    try:
-        parsed = parsing.result()
-    except DocumentError as exc:
-        result.failed.append(exc)
-        progress.file_done(job.path, "failed", 0)
-        return
-    except OSError as exc:
-        result.failed.append(DocumentError(str(job.path), f"can't read: {exc.strerror}"))
-        progress.file_done(job.path, "failed", 0)
-        return
-    progress.step(job.path, f"embedding {len(parsed.paragraphs)} paragraphs of")
-    vectors = index.embed(parsed)
+    t = time.perf_counter()
+    vectors = embedding.result()
+    t1 = time.perf_counter()
+    clock.add("embed", t1 - t)
     progress.step(job.path, "storing")
     try:
         index.replace(parsed, vectors)
@@ -331,10 +536,57 @@ def _store(
         result.failed.append(exc)
         progress.file_done(job.path, "failed", 0)
         return
+    finally:
+        clock.add("store", time.perf_counter() - t1)
     (result.updated if job.known else result.added).append(parsed.report.doc)
     result.paragraphs += len(parsed.paragraphs)
     result.pages += parsed.report.pages
-    progress.file_done(job.path, "updated" if job.known else "added", len(parsed.paragraphs))
+    progress.file_done(
+        job.path, "updated" if job.known else "added", len(parsed.paragraphs), parsed.report.pages
+    )
+
+
+def embed_again(
+    index: Index, progress: IngestProgress | None = None, clock: _Clock | None = None
+) -> int:
+    """Embed every paragraph the record holds again, into this embedder's collection.
+
+    For an index whose vectors are another embedding's (:meth:`Index.stale`): an earlier
+    pcc's, another model or precision. Nothing is parsed again. The record names the new
+    collection only once every report is in it, so a run cut short leaves the index stale and
+    the next run starts over; the old collection is deleted at the end. Returns the number
+    of paragraphs embedded.
+    """
+    progress = progress or _Silent()
+    clock = clock or _Clock(Timings())
+    old = index.stale()
+    reports = index.record.reports()
+    total = sum(r.paragraphs for r in reports)
+    why = f": the index holds another embedding's vectors ({old})" if old else ""
+    progress.note(f"embedding the {total:,} indexed paragraphs again{why}")
+    index.store.clear()
+    in_flight: deque[tuple[ParsedDocument, PendingUnits]] = deque()
+
+    def store() -> None:
+        parsed, pending = in_flight.popleft()
+        t = time.perf_counter()
+        vectors = pending.result()
+        t1 = time.perf_counter()
+        clock.add("embed", t1 - t)
+        index.replace(parsed, vectors)
+        clock.add("store", time.perf_counter() - t1)
+
+    for item in reports:
+        parsed = ParsedDocument(item.report, tuple(index.record.paragraphs(item.report.doc)))
+        in_flight.append((parsed, index.embed_later(parsed)))
+        while len(in_flight) > EMBED_AHEAD:
+            store()
+    while in_flight:
+        store()
+    index.record.set_meta("collection", index.store.name)
+    if old is not None and old != index.store.name:
+        index.store.drop(old)
+    return total
 
 
 def remove(
@@ -345,7 +597,7 @@ def remove(
     unknown: list[str] = []
     with open_index(settings, embedder) as index:
         index.lock()
-        index.check_model()  # the vectors in use are this model's: repair rebuilds them
+        index.check_model()
         index.repair()
         for doc in docs:
             (removed if index.remove(doc) else unknown).append(doc)
@@ -353,26 +605,29 @@ def remove(
     return removed, unknown
 
 
-def rebuild(settings: Settings, *, reembed: bool = False, embedder: Embedder | None = None) -> int:
-    """Recreate the vector store (and keyword index) from the record; vectors counted."""
+def rebuild(
+    settings: Settings,
+    *,
+    reembed: bool = False,
+    progress: IngestProgress | None = None,
+    embedder: Embedder | None = None,
+) -> tuple[int, str | None]:
+    """Recreate the vector store (and keyword index) from the record.
+
+    Returns the vectors held after, and the collection of another embedding the record
+    named (its paragraphs were then embedded again, even without ``reembed``: copying its
+    vectors would mix two embeddings), or None.
+    """
     with open_index(settings, embedder) as index:
         index.lock()
-        if not reembed:
-            index.check_model()  # the record's vectors go into this model's collection
-        if reembed:
-            count = 0
-            index.store.reset()
-            for item in index.record.reports():
-                parsed = ParsedDocument(
-                    item.report, tuple(index.record.paragraphs(item.report.doc))
-                )
-                vectors = index.embed(parsed)
-                index.replace(parsed, vectors)
-                count += len(vectors)
-            index.record.set_meta("collection", index.store.name)
+        index.check_model()
+        old = index.stale()
+        if reembed or old is not None:
+            embed_again(index, progress)
+            count = index.store.count()
         elif index.shared:
             count = index.store.count()  # the server's vectors are the record: keep them
         else:
             count = index.rebuild_store()
         index.keywords.build(index.record.paragraphs(), index.record.version())
-    return count
+    return count, old

@@ -18,7 +18,8 @@ os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="pcc-test-cache-")
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
-SHARED = ROOT.parent / "shared"
+# ../shared beside the checkout; PCC_SHARED_DIR names another (a worktree elsewhere).
+SHARED = Path(os.environ.get("PCC_SHARED_DIR") or ROOT.parent / "shared")
 DURHAM = "durham-pcvc-performance-2020-03-12"
 CAMBS = "cambridgeshire-victims-performance-2020-05-26"
 
@@ -42,6 +43,16 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def embedder():  # type: ignore[no-untyped-def]
+    """What pcc embeds with by default (the fp32 model through onnxruntime), exported once
+    (fp32 and int8) into this run's cache, where subprocesses find it too."""
+    from pcc_assistant import pipeline
+
+    return pipeline.make_embedder(Settings())
+
+
+@pytest.fixture(scope="session")
+def torch_embedder():  # type: ignore[no-untyped-def]
+    """The same model through sentence-transformers and torch: the reference vectors."""
     from pcc_assistant.index.embedder import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder()

@@ -118,7 +118,8 @@ def test_rebuild_from_record(tmp_path: Path, ingested: Settings, embedder) -> No
     copy = tmp_path / "index"
     shutil.copytree(ingested.index_dir, copy)
     shutil.rmtree(copy / "chroma")
-    count = pipeline.rebuild(Settings(index_dir=copy))
+    count, other = pipeline.rebuild(Settings(index_dir=copy))
+    assert other is None  # the record's vectors are this embedder's: copied, not re-embedded
     with Index(copy, embedder) as index:
         assert count == index.store.count() > 100
         _consistent(index)
@@ -219,3 +220,106 @@ def test_an_open_reader_loads_the_writers_keyword_index(  # type: ignore[no-unty
         found = retriever.search("Victim and Witness Hub referral rate").evidence
         assert found[0].paragraph.doc == CAMBS
         assert index.keywords.version() == index.record.version()
+
+
+def test_ingest_embeds_through_onnx_without_torch_and_says_where_the_time_went(  # type: ignore[no-untyped-def]
+    tmp_path: Path, embedder
+) -> None:
+    """Once the model is exported (the session's embedder did it), `pcc ingest` never
+    imports torch; its closing line accounts for the time."""
+    code = (
+        "import sys\n"
+        "from pcc_assistant.cli import main\n"
+        f"sys.argv = ['pcc', '--index', {str(tmp_path / 'index')!r}, 'ingest', {str(CORPUS)!r}]\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "heavy = ('torch', 'transformers', 'sentence_transformers')\n"
+        "print('heavy:', sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[-1] == "heavy: []"
+    assert lines[0].startswith("2 added, 0 updated, 0 unchanged, 0 failed: 164 paragraphs")
+    assert " pages/s, " in lines[0] and " paragraphs/s" in lines[0]
+    assert lines[1].startswith("time: embed ") and "store" in lines[1] and "parse" in lines[1]
+    assert "note: exporting" not in done.stderr
+
+
+def test_timings_and_pages_are_reported(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    seen: list[tuple[str, int, int]] = []
+
+    class Seen(pipeline._Silent):
+        def file_done(self, path: Path, status: str, paragraphs: int, pages: int = 0) -> None:
+            seen.append((status, paragraphs, pages))
+
+    result = pipeline.ingest(
+        [CORPUS / f"{CAMBS}.pdf"],
+        Settings(index_dir=tmp_path / "index"),
+        embedder=embedder,
+        progress=Seen(),
+    )
+    assert seen == [("added", 69, 6)]
+    assert (result.pages, result.paragraphs) == (6, 69)
+    t = result.timings
+    assert t.parse > 0 and t.embed >= 0 and t.store > 0 and t.parse_work >= t.parse * 0.5
+    assert abs(t.parse + t.embed + t.store + t.other - result.seconds) < 0.01
+
+
+def test_an_index_of_other_vectors_is_embedded_again_not_mixed(  # type: ignore[no-untyped-def]
+    tmp_path: Path, ingested: Settings, embedder
+) -> None:
+    """Switching to the int8 model (or upgrading to a pcc whose vectors differ) leaves an
+    index whose vectors this embedder can't be compared with: questions are refused with
+    what to run, and the next ingest embeds every paragraph again, then drops the old ones."""
+    from pcc_assistant.ask import Assistant
+    from pcc_assistant.errors import PccError
+
+    copy = tmp_path / "index"
+    shutil.copytree(ingested.index_dir, copy)
+    int8 = Settings(index_dir=copy, embed_int8=True)
+    with pytest.raises(
+        PccError, match=r"another embedding \(pcc-all-MiniLM-L6-v2-p1-d384; .*pcc ingest"
+    ):
+        Assistant(int8)
+
+    result = pipeline.ingest([CORPUS], int8)
+    assert result.unchanged and not result.added  # no report parsed again
+    assert (result.reembedded, result.reembedded_from) == (164, "pcc-all-MiniLM-L6-v2-p1-d384")
+    with Index(copy, pipeline.make_embedder(int8)) as index:
+        assert index.stale() is None
+        assert index.record.get_meta("collection") == index.store.name
+        assert index.store.name == "pcc-all-MiniLM-L6-v2-int8m1-p1-d384"
+        names = {c.name for c in index.store.client().list_collections()}
+        assert names == {index.store.name}
+        _consistent(index)
+    assistant = Assistant(int8)
+    answer = assistant.ask("What was Durham's solved rate?")
+    assistant.close()
+    assert answer.answerable and "19%" in answer.text
+
+    # And back, by `pcc rebuild`: copying the int8 vectors would mix them, so it re-embeds.
+    count, other = pipeline.rebuild(Settings(index_dir=copy))
+    assert other == "pcc-all-MiniLM-L6-v2-int8m1-p1-d384" and count > 164
+    with Index(copy, embedder) as index:
+        assert index.stale() is None
+        _consistent(index)
+
+
+def test_an_index_of_other_paragraphs_is_refused(tmp_path: Path, ingested: Settings) -> None:
+    """Paragraphs cut by other rules can't be mended by embedding again: one line, nothing
+    changed."""
+    from pcc_assistant.errors import PccError
+    from pcc_assistant.index.record import Record
+
+    copy = tmp_path / "index"
+    shutil.copytree(ingested.index_dir, copy)
+    record = Record(copy / "record.sqlite")
+    record.set_meta("collection", "pcc-all-MiniLM-L6-v2-p0-d384")
+    record.close()
+    with pytest.raises(PccError, match="cut by other rules"):
+        pipeline.ingest([CORPUS], Settings(index_dir=copy))

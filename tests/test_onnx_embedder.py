@@ -1,6 +1,8 @@
-"""The ONNX embedder must be a drop-in for the torch one: same vectors, same counts, no torch.
+"""The ONNX embedder must be a drop-in for the torch one: same vectors, same counts, no torch;
+its int8 model close to them.
 
-One export (about 10 s) is shared by the module; the torch embedder is conftest's session one.
+The export is the test run's own (conftest's ``embedder`` makes it once, about 15 s); the
+torch embedder is conftest's session one.
 """
 
 from __future__ import annotations
@@ -16,22 +18,29 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pytest
 
+from pcc_assistant import pipeline
+from pcc_assistant.config import Settings
 from pcc_assistant.errors import PccError
 from pcc_assistant.index.embedder import (
     SentenceTransformerEmbedder,
+    embedding_units,
     packaged_model_path,
-    windows,
 )
 from pcc_assistant.index.onnx_embedder import (
+    INT8_FLOOR,
     INT8_MODEL_FILE,
+    INT8_RECIPE,
     MODEL_FILE,
     STAMP_FILE,
     OnnxEmbedder,
     _fingerprint,
     _replace_dir,
     export_onnx,
+    int8_usable,
     onnx_ready,
+    read_stamp,
 )
+from pcc_assistant.types import Paragraph
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -87,11 +96,11 @@ def _model_copy(dst: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # The exporter needs the onnx package, which only export time uses.
-    pytest.importorskip("onnx", reason="export_onnx needs the onnx package")
-    out = tmp_path_factory.mktemp("onnx") / "minilm"
-    return export_onnx(packaged_model_path(), out, int8=True)
+def export(embedder: OnnxEmbedder) -> Path:
+    """The run's export (fp32 and int8), made by conftest's embedder fixture."""
+    folder = pipeline.onnx_folder(Settings())
+    assert embedder.folder == folder
+    return folder
 
 
 @pytest.fixture(scope="module")
@@ -101,9 +110,9 @@ def vectors(export: Path) -> NDArray[np.float32]:
 
 
 def test_vectors_match_sentence_transformers(
-    vectors: NDArray[np.float32], embedder: SentenceTransformerEmbedder
+    vectors: NDArray[np.float32], torch_embedder: SentenceTransformerEmbedder
 ) -> None:
-    expected = embedder.embed(TEXTS)
+    expected = torch_embedder.embed(TEXTS)
     got = vectors
     assert got.shape == (len(TEXTS), 384)
     assert got.dtype == np.float32
@@ -123,6 +132,20 @@ def test_batching_does_not_change_vectors(export: Path, vectors: NDArray[np.floa
     np.testing.assert_allclose(one_by_one, expected[:5], atol=1e-5)
 
 
+def test_threads_and_later_give_the_same_vectors_in_order(
+    export: Path, vectors: NDArray[np.float32]
+) -> None:
+    """Batches spread over threads, two calls queued at once: each row is its own text's."""
+    emb = OnnxEmbedder(export, batch_size=2, threads=3)
+    first = emb.embed_later(TEXTS)
+    second = emb.embed_later(list(reversed(TEXTS)))
+    np.testing.assert_allclose(first.result(), vectors, atol=1e-5)
+    np.testing.assert_allclose(second.result(), vectors[::-1], atol=1e-5)
+    assert first.done() and second.done()
+    assert emb.embed_later([]).result().shape == (0, 384)
+    emb.close()
+
+
 def test_long_text_is_cut_at_256_tokens(export: Path) -> None:
     """Text past the model's 256th token changes nothing, as in sentence-transformers."""
     emb = OnnxEmbedder(export)
@@ -130,11 +153,13 @@ def test_long_text_is_cut_at_256_tokens(export: Path) -> None:
     assert float(base @ longer) > 0.99999
 
 
-def test_count_tokens_match(export: Path, embedder: SentenceTransformerEmbedder) -> None:
-    onnx = OnnxEmbedder(export)
-    assert onnx.count_tokens(TEXTS) == embedder.count_tokens(TEXTS)
+def test_count_tokens_match(export: Path, torch_embedder: SentenceTransformerEmbedder) -> None:
+    onnx = OnnxEmbedder.from_export(export)
+    assert onnx.count_tokens(TEXTS) == torch_embedder.count_tokens(TEXTS)
     assert onnx.count_tokens([]) == []
-    assert windows(onnx, LONG) == windows(embedder, LONG)
+    para = Paragraph("d", 0, "1", "paragraph", (1,), "Part A > Victims", LONG, 0, len(LONG))
+    assert embedding_units(onnx, [para]) == embedding_units(torch_embedder, [para])
+    assert onnx.max_tokens == torch_embedder.max_tokens == 256
 
 
 def test_names_and_empty_input(export: Path) -> None:
@@ -142,15 +167,45 @@ def test_names_and_empty_input(export: Path) -> None:
     emb = OnnxEmbedder.from_export(export)
     assert (emb.name, emb.dim) == (SentenceTransformerEmbedder().name, 384)
     assert OnnxEmbedder(export).name == emb.name
-    assert OnnxEmbedder(export, int8=True).name != emb.name
+    assert OnnxEmbedder(export, int8=True).name == f"{emb.name}-{INT8_RECIPE}"
     assert emb.embed([]).shape == (0, 384)
 
 
 def test_int8_is_close_but_not_the_same(export: Path, vectors: NDArray[np.float32]) -> None:
     int8 = OnnxEmbedder(export, int8=True).embed(TEXTS)
     cosines = (vectors * int8).sum(axis=1)
-    assert cosines.min() > 0.95, cosines
-    assert (export / INT8_MODEL_FILE).stat().st_size < (export / MODEL_FILE).stat().st_size / 3
+    # Text with no words in it ("", " ", 600 x's) is the int8 model's worst (0.983-0.99);
+    # no report paragraph is like that.
+    odd = [i for i, t in enumerate(TEXTS) if not t.strip() or set(t) == {"x"}]
+    fair = np.delete(cosines, odd)
+    assert fair.min() > INT8_FLOOR, cosines
+    assert cosines.min() > 0.98, cosines
+    assert cosines.min() < 0.9999  # quantised, not a copy of fp32
+    assert (export / INT8_MODEL_FILE).stat().st_size < (export / MODEL_FILE).stat().st_size / 2
+    # The export checked it too, and says so in the stamp.
+    assert int8_usable(export)
+    assert read_stamp(export)["int8_min_cosine"] >= INT8_FLOOR
+
+
+def test_int8_of_every_sample_paragraph_is_close(ingested: Settings, export: Path) -> None:
+    """On the sample reports (benchmarks/int8_check.py checks the real PDFs too, against
+    torch): every unit's int8 vector within INT8_FLOOR of the fp32 one, which is torch's
+    (test_vectors_match_sentence_transformers)."""
+    from pcc_assistant.index.record import Record
+
+    fp32 = OnnxEmbedder.from_export(export)
+    record = Record(ingested.index_dir / "record.sqlite")
+    paragraphs = record.paragraphs()
+    record.close()
+    texts = [
+        t
+        for doc in {p.doc for p in paragraphs}
+        for _, _, t in embedding_units(fp32, [p for p in paragraphs if p.doc == doc])
+    ]
+    int8 = OnnxEmbedder.from_export(export, int8=True)
+    cosines = (int8.embed(texts) * fp32.embed(texts)).sum(axis=1)
+    assert len(texts) > 160
+    assert cosines.min() >= INT8_FLOOR, sorted(cosines)[:5]
 
 
 def test_embedding_imports_no_torch(export: Path) -> None:
@@ -175,6 +230,24 @@ def test_embedding_imports_no_torch(export: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]", done.stdout
     assert done.stderr == "", done.stderr  # no onnxruntime or tokenizers chatter
+
+
+def test_an_export_of_another_format_is_not_read(export: Path, tmp_path: Path) -> None:
+    """The folder is named after the export's format, int8 recipe and source folder, so an
+    older pcc's export (format 1, its own folder) and this one's coexist, and neither is ready
+    for the other."""
+    assert f"-f2-{INT8_RECIPE}-" in export.name
+    older = tmp_path / "export"
+    shutil.copytree(export, older, copy_function=os.link)
+    stamp = json.loads((older / STAMP_FILE).read_text(encoding="utf-8"))
+    stamp["format"] = 1
+    (older / STAMP_FILE).unlink()
+    (older / STAMP_FILE).write_text(json.dumps(stamp), encoding="utf-8")
+    assert not onnx_ready(older, packaged_model_path())
+    assert onnx_ready(export, packaged_model_path(), int8=True)
+    # Another installation of the same model (a second checkout's .venv): a folder of its own.
+    other = pipeline.onnx_folder(Settings(embedding_model=str(_model_copy(tmp_path / "model"))))
+    assert other.parent == export.parent and other.name != export.name
 
 
 def test_onnx_ready_sees_a_stale_export(export: Path, tmp_path: Path) -> None:
@@ -250,3 +323,23 @@ def test_missing_export_is_a_user_error(tmp_path: Path) -> None:
         emb.embed(["x"])
     with pytest.raises(PccError, match="no ONNX export"):
         OnnxEmbedder.from_export(tmp_path)
+
+
+def test_an_int8_model_that_failed_its_check_is_not_used(export: Path, tmp_path: Path) -> None:
+    """Asked for int8 whose export check failed: fp32 vectors, and a reason to show."""
+    settings = Settings(cache_dir=tmp_path / "cache", embed_int8=True)
+    folder = pipeline.onnx_folder(settings)
+    folder.parent.mkdir(parents=True)
+    shutil.copytree(export, folder, copy_function=os.link)
+    assert pipeline.make_embedder(settings, prepare=False).name.endswith(INT8_RECIPE)
+    assert pipeline.int8_refused(settings) == ""
+    stamp = json.loads((folder / STAMP_FILE).read_text(encoding="utf-8"))
+    stamp["int8_min_cosine"] = 0.9
+    (folder / STAMP_FILE).unlink()
+    (folder / STAMP_FILE).write_text(json.dumps(stamp), encoding="utf-8")
+    assert not int8_usable(folder)
+    assert (
+        pipeline.make_embedder(settings, prepare=False).name == SentenceTransformerEmbedder().name
+    )
+    assert "0.9, under 0.99; embedding with fp32" in pipeline.int8_refused(settings)
+    assert pipeline.int8_refused(settings.model_copy(update={"embed_int8": False})) == ""

@@ -6,6 +6,7 @@ use the real model."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -13,6 +14,7 @@ import numpy as np
 class TinyEmbedder:
     name = "tiny-hash"
     dim = 16
+    max_tokens = 256
 
     def embed(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
@@ -24,5 +26,24 @@ class TinyEmbedder:
             out[i] = out[i] / norm if norm else 1.0 / np.sqrt(self.dim)
         return out
 
+    def embed_later(self, texts: Sequence[str]) -> _Done:
+        return _Done(self.embed(list(texts)))
+
     def count_tokens(self, texts: list[str]) -> list[int]:
         return [len(t.split()) for t in texts]
+
+
+class _Done:
+    """Vectors already made (the :class:`~pcc_assistant.index.embedder.Pending` protocol)."""
+
+    def __init__(self, vectors: np.ndarray) -> None:
+        self._vectors = vectors
+
+    def done(self) -> bool:
+        return True
+
+    def cancel(self) -> None:
+        pass
+
+    def result(self) -> np.ndarray:
+        return self._vectors

@@ -10,25 +10,38 @@ from types import TracebackType
 import numpy as np
 
 from pcc_assistant.errors import DocumentError, IndexBusyError, PccError
-from pcc_assistant.index.embedder import Embedder, windows
+from pcc_assistant.index.embedder import Embedder, Pending, embedding_units
 from pcc_assistant.index.health import fix, store_problem
 from pcc_assistant.index.keyword import KeywordIndex, keyword_tokens
 from pcc_assistant.index.record import Record
 from pcc_assistant.index.server import Location
 from pcc_assistant.index.shared_record import ChromaRecord, NewerVersionError
-from pcc_assistant.index.store import ChromaStore, collection_name
+from pcc_assistant.index.store import ChromaStore, collection_name, paragraphing_of
 from pcc_assistant.index.token_cache import TokenCache
 from pcc_assistant.ingest.paragraphs import PARAGRAPHING_VERSION
 from pcc_assistant.types import Paragraph, ParsedDocument, Report
 
-
-def embedding_text(p: Paragraph) -> str:
-    """What is embedded: the paragraph with the last levels of its section as context."""
-    section = " > ".join(p.section.split(" > ")[-2:])
-    return f"{section}\n{p.text}" if section else p.text
-
-
 _REPAIR_BATCH = 100
+
+Vectors = list[tuple[int, int, np.ndarray]]  # (ordinal, window, vector)
+
+
+class PendingUnits:
+    """A document's vectors on their way (see :meth:`Index.embed_later`)."""
+
+    def __init__(self, keys: list[tuple[int, int]], pending: Pending) -> None:
+        self.keys = keys
+        self._pending = pending
+
+    def done(self) -> bool:
+        return self._pending.done()
+
+    def cancel(self) -> None:
+        self._pending.cancel()
+
+    def result(self) -> Vectors:
+        vectors = self._pending.result()
+        return [(o, w, vectors[i]) for i, (o, w) in enumerate(self.keys)]
 
 
 @dataclass(frozen=True)
@@ -214,21 +227,17 @@ class Index:
             self.record.settled(doc)
         return total
 
-    def embed(self, parsed: ParsedDocument) -> list[tuple[int, int, np.ndarray]]:
-        """(ordinal, window, vector) for every window of every paragraph."""
-        texts: list[str] = []
-        keys: list[tuple[int, int]] = []
-        for p in parsed.paragraphs:
-            for w, piece in enumerate(windows(self.embedder, embedding_text(p))):
-                if w and p.section:
-                    section = " > ".join(p.section.split(" > ")[-2:])
-                    piece = f"{section}\n{piece}"
-                texts.append(piece)
-                keys.append((p.ordinal, w))
-        vectors = self.embedder.embed(texts)
-        return [(o, w, vectors[i]) for i, (o, w) in enumerate(keys)]
+    def embed(self, parsed: ParsedDocument) -> Vectors:
+        """(ordinal, window, vector) for every unit of every paragraph (see embedding_units)."""
+        return self.embed_later(parsed).result()
 
-    def replace(self, parsed: ParsedDocument, vectors: list[tuple[int, int, np.ndarray]]) -> str:
+    def embed_later(self, parsed: ParsedDocument) -> PendingUnits:
+        """Start embedding ``parsed``; the vectors come from ``result()``."""
+        units = embedding_units(self.embedder, parsed.paragraphs)
+        pending = self.embedder.embed_later([text for _, _, text in units])
+        return PendingUnits([(o, w) for o, w, _ in units], pending)
+
+    def replace(self, parsed: ParsedDocument, vectors: Vectors) -> str:
         """Index ``parsed`` in place of any earlier version of the same document."""
         doc = parsed.report.doc
         old = self.record.generations().get(doc)
@@ -304,17 +313,40 @@ class Index:
                 tokens.append(words)
         self.keywords.build_tokens(keys, tokens, version, persist)
 
+    def stale(self) -> str | None:
+        """The collection the record names when it isn't this embedder's, else None.
+
+        Then the record's vectors were made by another model, precision or windowing (an
+        earlier pcc, or other settings), and mixing them with this embedder's would make
+        searches compare unlike vectors: they must be embedded again (:meth:`check_model`).
+        """
+        known = self.record.get_meta("collection")
+        return known if known is not None and known != self.store.name else None
+
     def check_model(self) -> None:
-        """Refuse to mix vectors of two models in one record."""
-        name = self.store.name
+        """Name this embedder's collection in a new record; refuse what re-embedding can't mend.
+
+        Vectors of another model, precision or windowing are mended by embedding the
+        record's paragraphs again (``pcc ingest`` does it; see :meth:`stale`). Paragraphs cut
+        by other rules are not: those need the reports parsed again.
+        """
         known = self.record.get_meta("collection")
         if known is None:
-            self.record.set_meta("collection", name)
-        elif known != name:
+            self.record.set_meta("collection", self.store.name)
+        elif known != self.store.name and paragraphing_of(known) != PARAGRAPHING_VERSION:
             raise PccError(
-                f"the index in {self.folder} was built for {known}, not {name}: "
-                "run `pcc rebuild --reembed` or use another --index folder"
+                f"the index in {self.folder} was built for {known}, not {self.store.name}: "
+                "its paragraphs were cut by other rules; ingest the reports into a new "
+                "--index folder"
             )
+
+    def stale_message(self, known: str) -> str:
+        """What a reader of a stale index is told (see :meth:`stale`)."""
+        return (
+            f"the {self.describe()} holds vectors of another embedding ({known}; this pcc "
+            f"uses {self.store.name}): run `pcc ingest` or `pcc rebuild` once to embed its "
+            "paragraphs again (no report is parsed again), then try again"
+        )
 
 
 def _vector_id(doc: str, gen: int, ordinal: int, window: int) -> str:

@@ -18,9 +18,21 @@ _BATCH = 1000
 
 
 def collection_name(model: str, paragraphing_version: int, dim: int) -> str:
-    """Named after what would make the vectors stale, so old and new never mix."""
+    """Named after what would make the vectors stale, so old and new never mix: the model (and
+    its precision: an int8 model has a name of its own), the paragraphing, the size.
+
+    Not the windowing (:func:`~pcc_assistant.index.embedder.embedding_units`): a window cut by
+    other rules is still a vector of the same model over part of the same paragraph, so
+    searches compare like with like; a report re-ingested gets the current windows.
+    """
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", model).strip("-._") or "model"
     return f"pcc-{slug}-p{paragraphing_version}-d{dim}"[:200]
+
+
+def paragraphing_of(name: str) -> int | None:
+    """The paragraphing version a collection name records (None when it records none)."""
+    m = re.search(r"-p(\d+)-d\d+$", name)
+    return int(m.group(1)) if m else None
 
 
 @dataclass(frozen=True)
@@ -108,9 +120,34 @@ class ChromaStore:
                 self._client.reset()
         except Exception:
             pass
+        try:
+            if self._client is not None:
+                # Chroma keeps one system per folder for the process; a client opened on
+                # the folder after it is deleted would get that system's stale database
+                # ("attempt to write a readonly database"). Closing the last client frees it.
+                self._client.close()
+        except Exception:
+            pass
         self._client = None
         self.location.forget()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+    def clear(self) -> None:
+        """Delete this collection, keeping Chroma's folder (and any other collection)."""
+        self._collection = None
+        with self.location.guard("dropping the vector collection"):
+            client = self.client()
+            if self.name in {c.name for c in client.list_collections()}:
+                client.delete_collection(self.name)
+
+    def drop(self, name: str) -> None:
+        """Delete another collection of this Chroma: vectors of an earlier embedding."""
+        if name == self.name:
+            raise ValueError("drop() deletes other collections; reset() empties this one")
+        with self.location.guard("dropping an old vector collection"):
+            client = self.client()
+            if name in {c.name for c in client.list_collections()}:
+                client.delete_collection(name)
 
     def add(
         self, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[dict[str, Any]]

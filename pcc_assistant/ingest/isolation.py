@@ -19,6 +19,7 @@ import signal
 import struct
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import IO, Any
@@ -62,6 +63,11 @@ class ParserWorker:
         self.timeout_s = timeout_s
         self.memory_mb = memory_mb
         self._proc: subprocess.Popen[bytes] | None = None
+        # load() runs on the ingest's parsing thread while close() may come from another:
+        # once closed, no new worker process is started.
+        self._guard = threading.Lock()
+        self._closed = False
+        self._loading = False
 
     def _start(self) -> subprocess.Popen[bytes]:
         # The child limits its own memory: a preexec_fn is unsafe in a threaded parent.
@@ -72,22 +78,48 @@ class ParserWorker:
             stderr=subprocess.DEVNULL,
         )
 
+    def start(self) -> None:
+        """Start the worker process now (it imports the parser while the caller goes on)."""
+        with self._guard:
+            if not self._closed and (self._proc is None or self._proc.poll() is not None):
+                self._proc = self._start()
+
     def load(self, loader: Loader, path: Path, password: str) -> SourceText:
-        if self._proc is None or self._proc.poll() is not None:
-            self._proc = self._start()
-        proc = self._proc
+        with self._guard:
+            if self._closed:
+                raise DocumentError(str(path), "parsing was stopped")
+            if self._proc is None or self._proc.poll() is not None:
+                self._proc = self._start()
+            proc = self._proc
+            self._loading = True
+        try:
+            return self._load(proc, loader, path, password)
+        finally:
+            with self._guard:
+                self._loading = False
+                closed = self._closed
+            if closed:  # close() left the pipes to this thread
+                _close_streams(proc)
+
+    def _load(
+        self, proc: subprocess.Popen[bytes], loader: Loader, path: Path, password: str
+    ) -> SourceText:
         assert proc.stdin is not None and proc.stdout is not None
         try:
             _send(proc.stdin, (loader, path, password))
             status, payload = _receive(proc.stdout.fileno(), time.monotonic() + self.timeout_s)
         except TimeoutError:
-            self.close()
+            self._kill(proc)
             raise DocumentError(
                 str(path), f"parser took longer than {self.timeout_s:.0f} s and was stopped"
             ) from None
-        except (EOFError, BrokenPipeError, OSError, pickle.UnpicklingError):
+        except (EOFError, BrokenPipeError, OSError, ValueError, pickle.UnpicklingError):
             code = proc.wait(timeout=10)
-            self._proc = None
+            with self._guard:
+                if self._proc is proc:
+                    self._proc = None
+            if self._closed:
+                raise DocumentError(str(path), "parsing was stopped") from None
             if code < 0:
                 raise DocumentError(
                     str(path), f"parser crashed ({signal.Signals(-code).name})"
@@ -102,15 +134,34 @@ class ParserWorker:
             return payload
         raise DocumentError(str(path), str(payload))
 
+    def _kill(self, proc: subprocess.Popen[bytes]) -> None:
+        """Stop ``proc`` (the current worker); the next load starts another."""
+        with self._guard:
+            if self._proc is proc:
+                self._proc = None
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        _close_streams(proc)
+
     def close(self) -> None:
-        if self._proc is not None:
-            if self._proc.poll() is None:
-                self._proc.kill()
-            self._proc.wait()
-            for stream in (self._proc.stdin, self._proc.stdout):
-                if stream is not None:
-                    stream.close()
-            self._proc = None
+        """Stop the worker for good; a load in progress on another thread fails at once."""
+        with self._guard:
+            self._closed = True
+            proc, self._proc = self._proc, None
+            loading = self._loading
+        if proc is not None:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            if not loading:  # else the loading thread may be reading: it closes them
+                _close_streams(proc)
+
+
+def _close_streams(proc: subprocess.Popen[bytes]) -> None:
+    for stream in (proc.stdin, proc.stdout):
+        if stream is not None:
+            stream.close()
 
 
 def _serve(memory_mb: int) -> None:
@@ -119,6 +170,12 @@ def _serve(memory_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing but framed answers on the pipe
+    try:  # while the parent is still opening its index
+        import pypdf  # noqa: F401
+
+        import pcc_assistant.ingest.loaders  # noqa: F401
+    except Exception:  # a broken install shows in the first load, with the file's name
+        pass
     while True:
         try:
             loader, path, password = _receive(stdin.fileno(), None)
